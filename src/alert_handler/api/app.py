@@ -1,0 +1,109 @@
+"""The FastAPI app factory. Nothing runs at import: `create_app(settings)` builds everything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from loguru import logger
+from sqlalchemy.exc import SQLAlchemyError
+
+from alert_handler import __version__
+from alert_handler.api.auth import KeyCache
+from alert_handler.api.routes import alerts, api_keys, health
+from alert_handler.api.runtime import Runtime
+from alert_handler.db import create_engine
+from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
+from alert_handler.ingest.sources.native import NativeAlert
+from alert_handler.ingest.writer import Clock, IngestWriter, utcnow
+from alert_handler.metrics import Metrics
+from alert_handler.settings import Settings
+
+DESCRIPTION = """
+Receives alerts, de-duplicates them, and keeps their history.
+
+Authenticate with an API key: `Authorization: Bearer <key>` (or `X-API-Key: <key>`).
+Scopes: `ingest` (send alerts), `read`, `write` (acknowledge, resolve, notes), `admin`.
+"""
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+        metrics = Metrics()
+        writer = IngestWriter(
+            engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
+            clock=clock,
+        )  # fmt: skip
+        await writer.start()
+        app.state.runtime = Runtime(settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock)
+        logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
+        try:
+            yield
+        finally:
+            await writer.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="alert-handler",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+    )
+    app.include_router(alerts.router)
+    app.include_router(api_keys.router)
+    app.include_router(health.router)
+    _install_error_handlers(app)
+    _install_openapi(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": exc.errors, "message": str(exc)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors, "message": summarize(errors)}, status_code=422)
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(_request: Request, exc: StorageUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        request.app.state.runtime.metrics.database_errors.labels("api").inc()
+        logger.error("database error on {} {}: {}", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse({"detail": "the database is unavailable; retry later"}, status_code=503)
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        native = NativeAlert.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(native.pop("$defs", {}))
+        components["NativeAlert"] = native
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
+        schema["security"] = [{"bearer": []}, {"apiKey": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,27 @@
+"""What the app holds while it runs: settings, engine, writer, metrics, key cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alert_handler.api.auth import KeyCache
+from alert_handler.ingest.writer import Clock, IngestWriter
+from alert_handler.metrics import Metrics
+from alert_handler.settings import Settings
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    writer: IngestWriter
+    metrics: Metrics
+    keys: KeyCache
+    clock: Clock
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]

@@ -1,0 +1,139 @@
+"""Request and response bodies of the native API (tables live in `store/tables.py`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alert_handler.domain.alert import Outcome, Status
+from alert_handler.security.keys import Scope
+
+
+class IngestResultOut(BaseModel):
+    id: int
+    fingerprint: str
+    outcome: Outcome
+    status: Status
+
+
+class IngestBatchOut(BaseModel):
+    count: int
+    results: list[IngestResultOut]
+
+
+class EventOut(BaseModel):
+    id: int | None
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    tenant: str
+    fingerprint: str
+    status: Status
+    severity: str
+    source: str
+    title: str
+    description: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    tags: list[str]
+    metadata: dict[str, Any]
+    dedup_key: str | None
+    generator_url: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    first_received_at: datetime
+    last_received_at: datetime
+    duplicate_count: int
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str | None
+    previous_id: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> AlertOut:
+        return cls.model_validate({**row, "metadata": row["metadata"]})
+
+
+class AlertDetailOut(AlertOut):
+    timeline: list[EventOut]
+
+
+class AlertPageOut(BaseModel):
+    items: list[AlertOut]
+    total: int | None = Field(description="Alerts matching the filters (omitted with count=false)")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class StatsOut(BaseModel):
+    since: datetime
+    until: datetime
+    total: int
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_source: dict[str, int]
+    mtta_seconds: float | None = Field(description="Mean time from first received to acknowledged")
+    acknowledged: int
+    mttr_seconds: float | None = Field(description="Mean time from first received to resolved")
+    resolved: int
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    resolution_note: str | None = Field(None, max_length=10_000)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution_note: str | None = Field(None, max_length=10_000)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    scopes: list[Scope] = Field(min_length=1)
+    tenant: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    tenant: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The key itself. Shown once: store it now.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "error", "not configured"]
+    detail: str | None = None
+    latency_ms: float | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: Any

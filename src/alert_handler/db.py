@@ -1,0 +1,78 @@
+"""Engine factory: turns the DATABASE_URL users write into the async driver we run on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "mysql": "mysql+aiomysql"}
+_BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+
+
+def async_url(database_url: str) -> URL:
+    """`postgresql://…`, `mysql+pymysql://…` or `sqlite:///…` as the async URL to connect with."""
+    url = make_url(database_url)
+    backend = _BACKEND_ALIASES.get(url.get_backend_name(), url.get_backend_name())
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"DATABASE_URL: unsupported database {backend!r}; use sqlite, postgresql or mysql")
+    url = url.set(drivername=_ASYNC_DRIVERS[backend])
+    query = dict(url.query)
+    if backend == "postgresql" and "sslmode" in query:
+        query["ssl"] = query.pop("sslmode")
+    if backend == "mysql":
+        query.setdefault("charset", "utf8mb4")
+    return url.set(query=query)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    url = async_url(database_url)
+    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    if url.get_backend_name() != "sqlite":
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    engine = create_async_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, and explicit BEGIN so a write transaction takes the lock up front."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=10000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@asynccontextmanager
+async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction (on SQLite it holds the write lock from its first statement)."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A read-only transaction: on SQLite it never waits for the writer."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_begin="DEFERRED")
+        async with conn.begin():
+            yield conn

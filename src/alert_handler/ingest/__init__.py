@@ -1,0 +1,1 @@
+"""Ingest: sources normalize what arrives; the writer commits it (accepted means durable)."""

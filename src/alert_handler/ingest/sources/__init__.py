@@ -1,0 +1,1 @@
+"""One normalizer per inbound format, each turning its payload into `IncomingAlert`s."""

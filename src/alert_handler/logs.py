@@ -1,0 +1,41 @@
+"""Structured logging with loguru: readable lines, or JSON lines with LOG_FORMAT=json.
+
+Standard-library loggers (uvicorn, sqlalchemy, alembic) are routed through the same sink.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from loguru import logger
+
+
+class _InterceptHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        logger.opt(depth=6, exception=record.exc_info).log(level, "{}", record.getMessage())
+
+
+def configure(level: str = "INFO", fmt: str = "console") -> None:
+    logger.remove()
+    if fmt == "json":
+        logger.add(sys.stderr, level=level.upper(), serialize=True, backtrace=False, diagnose=False)
+    else:
+        logger.add(
+            sys.stderr,
+            level=level.upper(),
+            backtrace=False,
+            diagnose=False,  # diagnose prints variable values, which may hold secrets
+            format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
+            "<cyan>{name}</cyan> {message}",
+        )
+    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic"):
+        std = logging.getLogger(name)
+        std.handlers = [_InterceptHandler()]
+        std.propagate = False
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

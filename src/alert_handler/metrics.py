@@ -1,0 +1,45 @@
+"""Prometheus metrics, on a registry per app so tests and several apps never collide."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_MAX_SOURCES = 200  # alert sources are sender-chosen: cap the label's cardinality
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.alerts_received = Counter(
+            "alert_handler_alerts_received",
+            "Alerts received, by source, severity and what storing them did (created, duplicate, reopened, resolved).",
+            ["source", "severity", "outcome"],
+            registry=self.registry,
+        )
+        self.ingest_latency = Histogram(
+            "alert_handler_ingest_request_seconds",
+            "Time from reading an ingest request to answering it (includes the commit).",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.commit_size = Histogram(
+            "alert_handler_ingest_commit_alerts",
+            "Alerts written per ingest transaction (concurrent requests share one commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+            registry=self.registry,
+        )
+        self.open_alerts = Gauge(
+            "alert_handler_open_alerts", "Alerts not yet resolved, by severity.", ["severity"], registry=self.registry
+        )
+        self.database_errors = Counter(
+            "alert_handler_database_errors", "Database operations that failed.", ["operation"], registry=self.registry
+        )
+        self._sources: set[str] = set()
+
+    def source_label(self, source: str) -> str:
+        if source in self._sources:
+            return source
+        if len(self._sources) < _MAX_SOURCES:
+            self._sources.add(source)
+            return source
+        return "other"

@@ -1,0 +1,78 @@
+"""One settings class, read from the environment and `.env` (names as in `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_IDENTITY_KEYS = ("host", "server", "instance", "service", "resource")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- service
+    environment: Literal["local", "staging", "production"] = "local"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = ""
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    access_log: bool = False
+    auth_enabled: bool = True
+
+    # --- storage
+    database_url: str = "sqlite:///./alert_handler.db"
+    database_pool_size: int = Field(10, ge=1)
+    database_echo: bool = False
+    redis_url: str = ""
+
+    # --- ingest
+    default_tenant: str = "default"
+    ingest_max_batch: int = Field(1000, ge=1, le=100_000)
+    ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    ingest_commit_max_alerts: int = Field(2000, ge=1)
+    ingest_writers: int = Field(0, ge=0, le=16)
+    fingerprint_metadata_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
+    api_key_cache_seconds: float = Field(5.0, ge=0)
+
+    # --- notification channels (used by the receivers built from these settings)
+    smtp_server: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_from: str = ""
+    slack_webhook_url: SecretStr = SecretStr("")
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_channel: str = ""
+    dingtalk_webhook_url: SecretStr = SecretStr("")
+    dingtalk_secret: SecretStr = SecretStr("")
+
+    @field_validator("fingerprint_metadata_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            stripped = value.strip()
+            if not stripped.startswith("["):
+                return [part.strip() for part in stripped.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_writers(self) -> int:
+        """Concurrent ingest transactions: SQLite has one writer; servers gain from overlap."""
+        if self.ingest_writers:
+            return 1 if self.is_sqlite else self.ingest_writers
+        return 1 if self.is_sqlite else 3
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
