@@ -86,7 +86,9 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     if workers > 1 and settings.is_sqlite:
-        raise typer.BadParameter("several workers need PostgreSQL or MySQL; SQLite has one writer", param_hint="--workers")
+        raise typer.BadParameter(
+            "several workers need PostgreSQL or MySQL; SQLite has one writer", param_hint="--workers"
+        )
     if migrate:
         upgrade(settings.database_url)
     key = asyncio.run(_ensure_admin_key(settings)) if settings.auth_enabled else None
@@ -200,7 +202,10 @@ def send_test_alert(
     }
     try:
         response = httpx.post(
-            f"{base.rstrip('/')}/api/v1/alerts", json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+            f"{base.rstrip('/')}/api/v1/alerts",
+            json=body,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=10,
         )
     except httpx.HTTPError as exc:
         typer.echo(f"could not reach {base}: {exc}", err=True)

@@ -29,10 +29,16 @@ class Metrics:
             registry=self.registry,
         )
         self.open_alerts = Gauge(
-            "alert_handler_open_alerts", "Alerts not yet resolved, by severity.", ["severity"], registry=self.registry
+            "alert_handler_open_alerts",
+            "Alerts not yet resolved, by severity.",
+            ["severity"],
+            registry=self.registry,
         )
         self.database_errors = Counter(
-            "alert_handler_database_errors", "Database operations that failed.", ["operation"], registry=self.registry
+            "alert_handler_database_errors",
+            "Database operations that failed.",
+            ["operation"],
+            registry=self.registry,
         )
         self._sources: set[str] = set()
 

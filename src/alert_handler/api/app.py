@@ -35,14 +35,18 @@ Scopes: `ingest` (send alerts), `read`, `write` (acknowledge, resolve, notes), `
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+        engine = create_engine(
+            settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        )
         metrics = Metrics()
         writer = IngestWriter(
             engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
             clock=clock,
         )  # fmt: skip
         await writer.start()
-        app.state.runtime = Runtime(settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock)
+        app.state.runtime = Runtime(
+            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock
+        )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
             yield

@@ -145,7 +145,12 @@ def _duplicate(
         change.severity = alert.severity
     if severity is not None and alert.severity != severity:
         plan.events.append(
-            Event(target, EventKind.SEVERITY_CHANGED, alert.actor, {"from": severity.value, "to": alert.severity.value})
+            Event(
+                target,
+                EventKind.SEVERITY_CHANGED,
+                alert.actor,
+                {"from": severity.value, "to": alert.severity.value},
+            )
         )
     if dup_event is None:
         dup_event = Event(target, EventKind.DUPLICATE, alert.actor, {"count": 0})

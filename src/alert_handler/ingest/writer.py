@@ -101,7 +101,7 @@ class IngestWriter:
             for alerts, future in live:
                 try:
                     _answer(future, await self._commit(alerts))
-                except Exception as single_exc:  # noqa: BLE001 - handed to the waiting request
+                except Exception as single_exc:
                     _fail(future, single_exc)
             return
         start = 0
@@ -109,7 +109,7 @@ class IngestWriter:
             _answer(future, results[start : start + len(alerts)])
             start += len(alerts)
 
-    async def _commit(self, alerts: list[IncomingAlert]) -> list[IngestResult]:
+    async def _commit(self, alerts: Sequence[IncomingAlert]) -> list[IngestResult]:
         for attempt in range(1, _RETRIES + 1):
             try:
                 async with db.write(self._engine) as conn:

@@ -15,10 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alert_handler.domain.alert import OPEN_STATUSES, EventKind
 from alert_handler.domain.matchers import Matcher, MatchOp
 from alert_handler.store.sql_functions import seconds_between
-from alert_handler.store.tables import Alert, AlertEvent
-
-alerts = Alert.__table__
-events = AlertEvent.__table__
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import events_table as events
 
 SortField = Literal["created_at", "last_received_at", "starts_at", "resolved_at"]
 _SORT_COLUMNS = {
@@ -62,9 +60,7 @@ class Page:
 
 
 async def get_alert(conn: AsyncConnection, tenant: str, alert_id: int) -> dict[str, Any] | None:
-    row = (
-        await conn.execute(select(alerts).where(alerts.c.id == alert_id, alerts.c.tenant == tenant))
-    ).first()
+    row = (await conn.execute(select(alerts).where(alerts.c.id == alert_id, alerts.c.tenant == tenant))).first()
     return dict(row._mapping) if row else None
 
 
@@ -83,7 +79,7 @@ async def timeline(conn: AsyncConnection, alert: dict[str, Any]) -> list[dict[st
 
 def _where(conn: AsyncConnection, flt: AlertFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = [alerts.c.tenant == flt.tenant]
-    statuses = set()
+    statuses: set[str] = set()
     for status in flt.statuses:
         statuses.update(s.value for s in OPEN_STATUSES) if status == "active" else statuses.add(status)
     if statuses:
@@ -193,18 +189,22 @@ async def list_alerts(
 
 async def stats(conn: AsyncConnection, tenant: str, since: datetime, until: datetime) -> dict[str, Any]:
     """Counts of the alerts created in [since, until), and MTTA / MTTR over them."""
-    window = [alerts.c.tenant == tenant, alerts.c.first_received_at >= since, alerts.c.first_received_at < until]
+    window = [
+        alerts.c.tenant == tenant,
+        alerts.c.first_received_at >= since,
+        alerts.c.first_received_at < until,
+    ]
     counts: dict[str, dict[str, int]] = {}
     for name in ("status", "severity", "source"):
         column = alerts.c[name]
         rows = await conn.execute(select(column, func.count()).where(*window).group_by(column))
         counts[name] = {key: n for key, n in rows}
-    mtta = select(
-        func.avg(seconds_between(alerts.c.acknowledged_at, alerts.c.first_received_at)), func.count()
-    ).where(*window, alerts.c.acknowledged_at.is_not(None))
-    mttr = select(
-        func.avg(seconds_between(alerts.c.resolved_at, alerts.c.first_received_at)), func.count()
-    ).where(*window, alerts.c.resolved_at.is_not(None))
+    mtta = select(func.avg(seconds_between(alerts.c.acknowledged_at, alerts.c.first_received_at)), func.count()).where(
+        *window, alerts.c.acknowledged_at.is_not(None)
+    )
+    mttr = select(func.avg(seconds_between(alerts.c.resolved_at, alerts.c.first_received_at)), func.count()).where(
+        *window, alerts.c.resolved_at.is_not(None)
+    )
     mtta_value, acked = (await conn.execute(mtta)).one()
     mttr_value, resolved = (await conn.execute(mttr)).one()
     return {

@@ -11,10 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import EventKind, Status
 from alert_handler.domain.states import transition
-from alert_handler.store.tables import Alert, AlertEvent
-
-alerts = Alert.__table__
-events = AlertEvent.__table__
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import events_table as events
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alert_handler.domain.alert import IncomingAlert, IngestResult, Status
 from alert_handler.domain.dedup import Change, Creation, Event, KeyPlan, OpenState, plan_key, resolution_time
 from alert_handler.domain.severity import Severity
-from alert_handler.store.tables import Alert, AlertEvent
-
-alerts = Alert.__table__
-events = AlertEvent.__table__
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import events_table as events
 
 _MAX_ROUNDS = 64
 _UPDATE_COLUMNS = (
@@ -208,4 +206,10 @@ def _changed_row(row: dict[str, Any], change: Change, now: datetime) -> dict[str
 
 def _event_row(event: Event, now: datetime) -> dict[str, Any]:
     target = event.target if isinstance(event.target, int) else event.target.id
-    return {"alert_id": target, "at": now, "kind": event.kind.value, "actor": event.actor, "detail": event.detail}
+    return {
+        "alert_id": target,
+        "at": now,
+        "kind": event.kind.value,
+        "actor": event.actor,
+        "detail": event.detail,
+    }

@@ -9,9 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.security.keys import Scope, display_prefix, hash_key, new_key
-from alert_handler.store.tables import ApiKey
-
-api_keys = ApiKey.__table__
+from alert_handler.store.tables import api_keys_table as api_keys
 
 
 @dataclass(frozen=True, slots=True)

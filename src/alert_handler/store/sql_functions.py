@@ -10,7 +10,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
 
 
-class seconds_between(GenericFunction[float]):  # noqa: N801 - SQL function naming
+class seconds_between(GenericFunction[float]):
     """`seconds_between(later, earlier)` as a float number of seconds."""
 
     type = Float()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alert_handler.store.types import BigId, Json, UTCDateTime
@@ -84,10 +84,20 @@ class Alert(Base):
             sqlite_where=text("pending_since IS NOT NULL"),
         ),
         _postgresql_only(
-            Index("ix_alerts_labels_gin", "labels", postgresql_using="gin", postgresql_ops={"labels": "jsonb_path_ops"})
+            Index(
+                "ix_alerts_labels_gin",
+                "labels",
+                postgresql_using="gin",
+                postgresql_ops={"labels": "jsonb_path_ops"},
+            )
         ),
         _postgresql_only(
-            Index("ix_alerts_tags_gin", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"})
+            Index(
+                "ix_alerts_tags_gin",
+                "tags",
+                postgresql_using="gin",
+                postgresql_ops={"tags": "jsonb_path_ops"},
+            )
         ),
     )
 
@@ -118,3 +128,9 @@ class ApiKey(Base):
     tenant: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Core `Table` handles for the repositories, which use SQLAlchemy Core for speed.
+alerts_table = cast(Table, Alert.__table__)
+events_table = cast(Table, AlertEvent.__table__)
+api_keys_table = cast(Table, ApiKey.__table__)

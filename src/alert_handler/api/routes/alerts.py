@@ -42,7 +42,11 @@ _INGEST_BODY = {
                 "schema": {
                     "oneOf": [
                         {"$ref": "#/components/schemas/NativeAlert"},
-                        {"type": "array", "items": {"$ref": "#/components/schemas/NativeAlert"}, "minItems": 1},
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/NativeAlert"},
+                            "minItems": 1,
+                        },
                     ]
                 }
             }
@@ -65,7 +69,10 @@ def _result(result: IngestResult) -> dict[str, Any]:
     "",
     openapi_extra=_INGEST_BODY,
     response_model=IngestResultOut | IngestBatchOut,
-    responses={413: {"description": "Body too large"}, 422: {"description": "Invalid alert; names the field"}},
+    responses={
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid alert; names the field"},
+    },
     summary="Receive one alert or a list of alerts",
 )
 async def create_alerts(request: Request, rt: RuntimeDep, principal: IngestKey) -> Response:
@@ -134,11 +141,17 @@ async def list_alerts(
     time_field: Literal["created_at", "last_received_at", "starts_at", "resolved_at"] = "created_at",
     sort: Annotated[
         Literal[
-            "created_at", "-created_at", "last_received_at", "-last_received_at",
-            "starts_at", "-starts_at", "resolved_at", "-resolved_at",
+            "created_at",
+            "-created_at",
+            "last_received_at",
+            "-last_received_at",
+            "starts_at",
+            "-starts_at",
+            "resolved_at",
+            "-resolved_at",
         ],
         Query(description="field to sort by; '-' for newest first"),
-    ] = "-created_at",  # fmt: skip
+    ] = "-created_at",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     count: Annotated[bool, Query(description="also return the total number of matches")] = True,
@@ -206,9 +219,7 @@ async def _detail(rt: RuntimeDep, tenant: str, alert_id: int) -> AlertDetailOut:
         if row is None:
             raise HTTPException(404, f"alert {alert_id} not found")
         events = await alert_reads.timeline(conn, row)
-    return AlertDetailOut(
-        **AlertOut.from_row(row).model_dump(), timeline=[EventOut.model_validate(e) for e in events]
-    )
+    return AlertDetailOut(**AlertOut.from_row(row).model_dump(), timeline=[EventOut.model_validate(e) for e in events])
 
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, summary="One alert with its timeline")
@@ -259,7 +270,12 @@ async def resolve(
 async def add_note(alert_id: AlertId, note: NoteIn, rt: RuntimeDep, principal: WriteKey) -> AlertDetailOut:
     async with db.write(rt.engine) as conn:
         outcome = await alert_updates.add_note(
-            conn, tenant=principal.tenant, alert_id=alert_id, actor=principal.actor, text=note.text, now=rt.clock()
+            conn,
+            tenant=principal.tenant,
+            alert_id=alert_id,
+            actor=principal.actor,
+            text=note.text,
+            now=rt.clock(),
         )
     if not outcome.found:
         raise HTTPException(404, f"alert {alert_id} not found")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -17,7 +18,9 @@ from alert_handler.api.schemas import HealthOut
 from alert_handler.store import alert_reads
 
 router = APIRouter(tags=["operations"])
-_UNHEALTHY = {503: {"model": HealthOut, "description": "The dependency does not answer"}}
+_UNHEALTHY: dict[int | str, dict[str, Any]] = {
+    503: {"model": HealthOut, "description": "The dependency does not answer"}
+}
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers")
@@ -32,7 +35,7 @@ async def health_db(rt: RuntimeDep) -> Response:
         async with asyncio.timeout(5):
             async with db.read(rt.engine) as conn:
                 await conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+    except Exception as exc:
         rt.metrics.database_errors.labels("health").inc()
         logger.warning("database health check failed: {}", type(exc).__name__)
         return JSONResponse(
@@ -46,16 +49,14 @@ async def health_db(rt: RuntimeDep) -> Response:
 @router.get("/health/redis", response_model=HealthOut, responses=_UNHEALTHY, summary="Redis answers a PING")
 async def health_redis(rt: RuntimeDep) -> Response:
     if not rt.settings.redis_url:
-        return JSONResponse(
-            HealthOut(status="not configured", detail="embedded mode: no REDIS_URL set").model_dump()
-        )
+        return JSONResponse(HealthOut(status="not configured", detail="embedded mode: no REDIS_URL set").model_dump())
     from redis.asyncio import Redis
 
     client = Redis.from_url(rt.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
     started = time.perf_counter()
     try:
         await client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+    except Exception as exc:
         return JSONResponse(
             HealthOut(status="error", detail=f"redis unreachable ({type(exc).__name__})").model_dump(),
             status_code=503,
@@ -71,7 +72,7 @@ async def metrics(rt: RuntimeDep) -> Response:
     try:
         async with db.read(rt.engine) as conn:
             counts = await alert_reads.open_counts_by_severity(conn)
-    except Exception:  # noqa: BLE001 - metrics must still be served when the database is down
+    except Exception:
         rt.metrics.database_errors.labels("metrics").inc()
     else:
         for severity in ("critical", "high", "warning", "info"):

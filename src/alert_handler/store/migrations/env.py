@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from alert_handler.db import create_engine
-from typing import Any
-
 from alert_handler.store.tables import Base, include_in_dialect
 
 config = context.config

@@ -71,11 +71,17 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(
-            "ix_alerts_labels_gin", "alerts", ["labels"], postgresql_using="gin",
+            "ix_alerts_labels_gin",
+            "alerts",
+            ["labels"],
+            postgresql_using="gin",
             postgresql_ops={"labels": "jsonb_path_ops"},
         )
         op.create_index(
-            "ix_alerts_tags_gin", "alerts", ["tags"], postgresql_using="gin",
+            "ix_alerts_tags_gin",
+            "alerts",
+            ["tags"],
+            postgresql_using="gin",
             postgresql_ops={"tags": "jsonb_path_ops"},
         )
 
