@@ -43,12 +43,15 @@ async def store_batch(conn: AsyncConnection, batch: Sequence[IncomingAlert], now
     for index, alert in enumerate(batch):
         waiting[alert.active_key].append((index, alert))
 
-    for _ in range(_MAX_ROUNDS):
+    # A round settles at least the first waiting arrival of every identity, unless its insert
+    # lost a race to a concurrent writer; `_MAX_ROUNDS` bounds those lost races.
+    rounds = max((len(arrivals) for arrivals in waiting.values()), default=0) + _MAX_ROUNDS
+    for _ in range(rounds):
         if not waiting:
             break
         waiting = await _round(conn, waiting, results, now)
     else:
-        raise RuntimeError("de-duplication did not settle; too many occurrences of one alert in one batch")
+        raise RuntimeError("de-duplication did not settle; concurrent writers kept winning the same inserts")
     return [r for r in results if r is not None]
 
 
