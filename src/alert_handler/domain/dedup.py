@@ -8,8 +8,9 @@ Per alert identity (tenant + fingerprint), the arrivals of one batch are folded 
 - resolved, open alert         -> the alert is resolved
 - resolved, no open alert      -> nothing to change when an earlier occurrence exists (it is
                                   already resolved: "duplicate"), else a resolved alert is stored
-One batch creates at most one alert per identity per round; the rest of that identity's
-arrivals wait for the next round, which sees the row the first round wrote.
+One batch creates at most one alert per identity per round, and none in the round that resolves
+the stored open one; the rest of that identity's arrivals wait for the next round, which sees
+the rows the first round wrote.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def plan_key(
             previous = plan.creation
         elif isinstance(previous, Creation):
             break  # the previous occurrence is new in this round: its id is not known yet
+        elif plan.change is not None and plan.change.resolved_by is not None:
+            break  # the stored alert this round resolves holds the active key until the round is written
         else:
             plan.creation = Creation(first=alert, previous_id=previous, latest=alert)
             if previous is None:

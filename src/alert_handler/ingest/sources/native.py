@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from alert_handler.domain.alert import IncomingAlert
@@ -23,6 +24,15 @@ def _label_names(value: dict[str, str]) -> dict[str, str]:
     for name in value:
         if not LABEL_NAME.match(name):
             raise ValueError(f"label name {name!r} is invalid: use letters, digits and _, not starting with a digit")
+    return value
+
+
+def _json_storable(value: dict[str, Any]) -> dict[str, Any]:
+    """What JSON columns and the fingerprint can hold: integers beyond 64 bits cannot be stored."""
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"cannot be stored: {exc}") from exc
     return value
 
 
@@ -46,7 +56,7 @@ class NativeAlert(BaseModel):
     tags: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=50
     )
-    metadata: dict[str, Any] = Field(default_factory=dict, max_length=200)
+    metadata: Annotated[dict[str, Any], AfterValidator(_json_storable)] = Field(default_factory=dict, max_length=200)
     labels: Labels = Field(default_factory=dict)
     annotations: dict[str, Annotated[str, StringConstraints(max_length=65_535)]] = Field(
         default_factory=dict, max_length=100
