@@ -263,6 +263,34 @@ class TestValidation:
             assert response.json()["detail"][0]["loc"][:2] == ["body", "metadata"]
         assert await all_alerts(api) == []
 
+    @pytest.mark.parametrize(
+        ("raw", "loc"),
+        [
+            (rb'{"source": "s", "title": "a\u0000b"}', ["body", "title"]),
+            (rb'{"source": "s", "title": "t", "labels": {"x": "\u0000"}}', ["body", "labels"]),
+            (rb'{"source": "s", "title": "t", "metadata": {"x": ["\u0000"]}}', ["body", "metadata"]),
+            (rb'{"source": "s", "title": "t", "tags": ["x\u0000"]}', ["body", "tags"]),
+            (rb'{"source": "s", "title": "t", "annotations": {"a\u0000": "x"}}', ["body", "annotations"]),
+            (rb'{"source": "s", "title": "t", "dedup_key": "k\u0000"}', ["body", "dedup_key"]),
+            (rb'{"source": "s", "title": "t", "description": "\ud83d"}', ["body"]),  # a lone surrogate: not JSON
+        ],
+    )
+    async def test_text_no_database_can_store_is_422_not_a_server_error(
+        self, api: Api, raw: bytes, loc: list[str]
+    ) -> None:
+        response = await api.client.post(ALERTS, content=raw, headers=api.auth())
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == loc
+        assert await all_alerts(api) == []
+
+    async def test_paired_surrogates_and_other_control_characters_are_fine(self, api: Api) -> None:
+        raw = rb'{"source": "s", "title": "fire \ud83d\udd25 \t tab", "metadata": {"emoji": "\ud83d\udd25"}}'
+        response = await api.client.post(ALERTS, content=raw, headers=api.auth())
+        assert response.status_code == 200, response.text
+        stored = await get_alert(api, response.json()["id"])
+        assert stored["title"] == "fire \U0001f525 \t tab"
+        assert stored["metadata"] == {"emoji": "\U0001f525"}
+
     async def test_body_need_not_be_sent_as_json_content_type(self, sqlite_api: Api) -> None:
         headers = {**sqlite_api.auth(), "Content-Type": "text/plain"}
         response = await sqlite_api.client.post(ALERTS, content=json.dumps(alert()).encode(), headers=headers)

@@ -36,6 +36,20 @@ def _json_storable(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _check_storable(value: object) -> None:
+    """Text every database can store: PostgreSQL refuses the NUL character in text and JSON."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item)
+
+
 UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
 ShortText = Annotated[str, StringConstraints(max_length=1024)]
 Labels = Annotated[dict[str, ShortText], Field(max_length=100), AfterValidator(_label_names)]
@@ -78,6 +92,12 @@ class NativeAlert(BaseModel):
                     "(or an alias such as error, major, minor, page)"
                 )
             return severity
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        _check_storable(value)
         return value
 
     def normalize(self, *, tenant: str, identity_keys: list[str], actor: str, now: datetime) -> IncomingAlert:
