@@ -93,7 +93,7 @@ def _where(conn: AsyncConnection, flt: AlertFilter) -> list[ColumnElement[bool]]
     postgres = conn.dialect.name == "postgresql"
     for tag in flt.tags:
         if postgres:  # served by the GIN index
-            clauses.append(alerts.c.tags.op("@>")(cast(orjson.dumps([tag]).decode(), JSONB)))
+            clauses.append(alerts.c.tags.op("@>")(_jsonb([tag])))
         else:
             clauses.append(_json_array_contains(conn, tag))
     for matcher in flt.label_matchers:
@@ -111,6 +111,11 @@ def _where(conn: AsyncConnection, flt: AlertFilter) -> list[ColumnElement[bool]]
     return clauses
 
 
+def _jsonb(value: object) -> ColumnElement[Any]:
+    """A JSONB value to compare with: the object itself is bound (a JSON text would bind as a JSON string)."""
+    return cast(value, JSONB)
+
+
 def _json_array_contains(conn: AsyncConnection, tag: str) -> ColumnElement[bool]:
     if conn.dialect.name == "mysql":
         return func.json_contains(alerts.c.tags, orjson.dumps(tag).decode()) == 1
@@ -120,7 +125,7 @@ def _json_array_contains(conn: AsyncConnection, tag: str) -> ColumnElement[bool]
 
 def _label_clause(matcher: Matcher, postgres: bool) -> ColumnElement[bool]:
     if postgres and matcher.op is MatchOp.EQ and matcher.value:
-        return alerts.c.labels.op("@>")(cast(orjson.dumps({matcher.name: matcher.value}).decode(), JSONB))
+        return alerts.c.labels.op("@>")(_jsonb({matcher.name: matcher.value}))
     value = func.coalesce(alerts.c.labels[matcher.name].as_string(), "")
     if matcher.op is MatchOp.EQ:
         return value == matcher.value
@@ -139,9 +144,14 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, alert_id = raw
-        return (datetime.fromisoformat(value) if value else None), int(alert_id)
+        sort_value = datetime.fromisoformat(value) if value else None
+        alert_id = int(alert_id)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise CursorError("cursor: not a cursor this API returned") from exc
+    # Checked here, or the database refuses them later (a naive time, an id past BIGINT) as a 503.
+    if (sort_value is not None and sort_value.tzinfo is None) or not 0 < alert_id < 2**63:
+        raise CursorError("cursor: not a cursor this API returned")
+    return sort_value, alert_id
 
 
 def _after_cursor(sort: SortField, descending: bool, cursor: str) -> ColumnElement[bool]:
