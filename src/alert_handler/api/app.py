@@ -87,7 +87,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(SQLAlchemyError)
-    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    @app.exception_handler(OSError)  # a driver that cannot connect raises its own OSError, not a DBAPIError
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
         request.app.state.runtime.metrics.database_errors.labels("api").inc()
         logger.error("database error on {} {}: {}", request.method, request.url.path, type(exc).__name__)
         return JSONResponse({"detail": "the database is unavailable; retry later"}, status_code=503)

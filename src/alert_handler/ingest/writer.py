@@ -114,9 +114,9 @@ class IngestWriter:
             try:
                 async with db.write(self._engine) as conn:
                     results = await store_batch(conn, alerts, self._clock())
-            except DBAPIError as exc:
+            except (DBAPIError, OSError) as exc:  # OSError: the driver could not reach the database at all
                 self._metrics.database_errors.labels("ingest").inc()
-                if attempt < _RETRIES and _is_transient(exc):
+                if attempt < _RETRIES and isinstance(exc, DBAPIError) and _is_transient(exc):
                     await asyncio.sleep(0.01 * attempt)
                     continue
                 logger.opt(exception=exc).error("ingest commit failed ({} alerts)", len(alerts))
