@@ -82,7 +82,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, access_log=settings.access_log)
     host = host or settings.host
     port = port or settings.port
     if workers > 1 and settings.is_sqlite:
@@ -101,6 +101,7 @@ def serve(
         workers=workers,
         access_log=settings.access_log,
         log_config=None,
+        log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
 
@@ -111,7 +112,7 @@ def migrate_command(
 ) -> None:
     """Apply database migrations (Alembic) up to REVISION."""
     settings = get_settings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, access_log=settings.access_log)
     upgrade(settings.database_url, revision)
     typer.echo(f"database is at {revision}")
 

@@ -20,7 +20,7 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, "{}", record.getMessage())
 
 
-def configure(level: str = "INFO", fmt: str = "console") -> None:
+def configure(level: str = "INFO", fmt: str = "console", *, access_log: bool = False) -> None:
     logger.remove()
     if fmt == "json":
         logger.add(sys.stderr, level=level.upper(), serialize=True, backtrace=False, diagnose=False)
@@ -33,9 +33,13 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
             format="<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
             "<cyan>{name}</cyan> {message}",
         )
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # The root level must not be below the configured one: uvicorn wraps every request in a
+    # message-logging middleware when it sees TRACE enabled.
+    logging.basicConfig(handlers=[_InterceptHandler()], level=level.upper(), force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "alembic"):
         std = logging.getLogger(name)
         std.handlers = [_InterceptHandler()]
         std.propagate = False
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # One line per request costs real throughput at thousands of alerts/s: off unless asked for.
+    logging.getLogger("uvicorn.access").disabled = not access_log

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
     ingest_max_batch: int = Field(1000, ge=1, le=100_000)
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
-    ingest_commit_max_alerts: int = Field(2000, ge=1)
+    ingest_commit_max_alerts: int = Field(512, ge=1)
     ingest_writers: int = Field(0, ge=0, le=16)
     fingerprint_metadata_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
     api_key_cache_seconds: float = Field(5.0, ge=0)

@@ -11,5 +11,5 @@ from alert_handler.settings import get_settings
 
 def app_factory() -> FastAPI:
     settings = get_settings()
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, access_log=settings.access_log)
     return create_app(settings)

@@ -51,7 +51,6 @@ class Change:
     id: int
     latest: IncomingAlert | None = None
     duplicates: int = 0
-    severity: Severity | None = None
     resolved_by: IncomingAlert | None = None
 
 
@@ -145,7 +144,6 @@ def _duplicate(
         change = _change(plan, target)
         change.duplicates += 1
         change.latest = alert
-        change.severity = alert.severity
     if severity is not None and alert.severity != severity:
         plan.events.append(
             Event(

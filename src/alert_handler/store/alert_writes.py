@@ -13,27 +13,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, func, insert, select, update
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import IncomingAlert, IngestResult, Status
 from alert_handler.domain.dedup import Change, Creation, Event, KeyPlan, OpenState, plan_key, resolution_time
 from alert_handler.domain.severity import Severity
-from alert_handler.store.tables import alerts_table as alerts
-from alert_handler.store.tables import events_table as events
+from alert_handler.store.bulk import Bulk, bulk_for
 
 _MAX_ROUNDS = 64
-_UPDATE_COLUMNS = (
-    "status", "active_key", "severity", "title", "description", "labels", "annotations", "tags",
-    "metadata", "generator_url", "ends_at", "last_received_at", "duplicate_count", "resolved_by",
-    "resolved_at", "pending_since", "updated_at",
-)  # fmt: skip
-_UPDATE = (
-    update(alerts)
-    .where(alerts.c.id == bindparam("_id"))
-    .values({name: bindparam(f"_{name}") for name in _UPDATE_COLUMNS})
-)
 
 
 async def store_batch(conn: AsyncConnection, batch: Sequence[IncomingAlert], now: datetime) -> list[IngestResult]:
@@ -61,25 +48,31 @@ async def _round(
     results: list[IngestResult | None],
     now: datetime,
 ) -> dict[str, list[tuple[int, IncomingAlert]]]:
-    open_rows = await _load_open(conn, list(waiting))
+    bulk = await bulk_for(conn)
+    open_rows = {
+        key: OpenState(id_, Status(status), Severity(severity))
+        for key, id_, status, severity in await bulk.load_open(list(waiting))
+    }
     missing = [arrivals[0][1] for key, arrivals in waiting.items() if key not in open_rows]
-    previous = await _latest_occurrences(conn, missing) if missing else {}
+    previous = await _latest_occurrences(bulk, missing) if missing else {}
 
     plans: dict[str, KeyPlan] = {}
     for key, arrivals in waiting.items():
-        row = open_rows.get(key)
-        state = OpenState(row["id"], Status(row["status"]), Severity(row["severity"])) if row else None
-        plans[key] = plan_key(arrivals, state, previous.get(key))
+        plans[key] = plan_key(arrivals, open_rows.get(key), previous.get(key))
 
-    lost = await _insert_creations(conn, plans, now)
+    lost = await _insert_creations(bulk, plans, now)
     for key in lost:
         del plans[key]  # another writer created it first: plan these arrivals again next round
-    changes = [_changed_row(open_rows[key], plan.change, now) for key, plan in plans.items() if plan.change]
-    if changes:
-        await conn.execute(_UPDATE, changes)
+    changes = sorted((plan.change for plan in plans.values() if plan.change), key=lambda c: c.id)
+    refreshes = [_refresh_row(open_rows, c, now) for c in changes if c.latest is not None]
+    if refreshes:
+        await bulk.refresh(refreshes)
+    resolves = [_resolve_row(c, now) for c in changes if c.resolved_by is not None]
+    if resolves:
+        await bulk.resolve(resolves)
     new_events = [_event_row(event, now) for plan in plans.values() for event in plan.events]
     if new_events:
-        await conn.execute(insert(events), new_events)
+        await bulk.add_events(new_events)
 
     later: dict[str, list[tuple[int, IncomingAlert]]] = {key: waiting[key] for key in lost}
     for key, plan in plans.items():
@@ -93,49 +86,23 @@ async def _round(
     return later
 
 
-async def _load_open(conn: AsyncConnection, keys: list[str]) -> dict[str, dict[str, Any]]:
-    query = select(alerts).where(alerts.c.active_key.in_(keys)).order_by(alerts.c.active_key)
-    if conn.dialect.name != "sqlite":  # SQLite's write transaction already holds the database lock
-        query = query.with_for_update()
-    rows = await conn.execute(query)
-    return {row.active_key: dict(row._mapping) for row in rows}
-
-
-async def _latest_occurrences(conn: AsyncConnection, missing: list[IncomingAlert]) -> dict[str, int]:
+async def _latest_occurrences(bulk: Bulk, missing: list[IncomingAlert]) -> dict[str, int]:
     by_tenant: dict[str, list[str]] = defaultdict(list)
     for alert in missing:
         by_tenant[alert.tenant].append(alert.fingerprint)
     latest: dict[str, int] = {}
     for tenant, fingerprints in by_tenant.items():
-        rows = await conn.execute(
-            select(alerts.c.fingerprint, func.max(alerts.c.id))
-            .where(alerts.c.tenant == tenant, alerts.c.fingerprint.in_(fingerprints))
-            .group_by(alerts.c.fingerprint)
-        )
-        for fingerprint, alert_id in rows:
+        for fingerprint, alert_id in await bulk.latest(tenant, fingerprints):
             latest[IncomingAlert.key_of(tenant, fingerprint)] = alert_id
     return latest
 
 
-def _insert_ignoring_conflicts(conn: AsyncConnection) -> Insert:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(alerts).on_conflict_do_nothing(index_elements=["active_key"])
-    if dialect == "sqlite":
-        return sqlite.insert(alerts).on_conflict_do_nothing(index_elements=["active_key"])
-    if dialect == "mysql":
-        return mysql.insert(alerts).prefix_with("IGNORE")
-    raise RuntimeError(f"unsupported database {dialect}")
-
-
-async def _insert_creations(conn: AsyncConnection, plans: dict[str, KeyPlan], now: datetime) -> list[str]:
+async def _insert_creations(bulk: Bulk, plans: dict[str, KeyPlan], now: datetime) -> list[str]:
     """Insert every planned new alert; return the keys whose insert lost to a concurrent writer."""
     creations = {key: plan.creation for key, plan in plans.items() if plan.creation is not None}
     if not creations:
         return []
-    statement = _insert_ignoring_conflicts(conn).returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint)
-    rows = await conn.execute(statement, [_creation_row(c, now) for c in creations.values()])
-    for alert_id, tenant, fingerprint in rows:
+    for alert_id, tenant, fingerprint in await bulk.insert_new([_creation_row(c, now) for c in creations.values()]):
         creations[IncomingAlert.key_of(tenant, fingerprint)].id = alert_id
     return [key for key, creation in creations.items() if creation.id is None]
 
@@ -173,38 +140,35 @@ def _creation_row(creation: Creation, now: datetime) -> dict[str, Any]:
     }
 
 
-def _changed_row(row: dict[str, Any], change: Change, now: datetime) -> dict[str, Any]:
-    values = {name: row[name] for name in _UPDATE_COLUMNS}
+def _refresh_row(open_rows: dict[str, OpenState], change: Change, now: datetime) -> dict[str, Any]:
     latest = change.latest
-    if latest is not None:
-        values.update(
-            title=latest.title,
-            description=latest.description,
-            labels=latest.labels,
-            annotations=latest.annotations,
-            tags=latest.tags,
-            metadata=latest.metadata,
-            generator_url=latest.generator_url,
-            ends_at=latest.ends_at,
-            last_received_at=now,
-            duplicate_count=row["duplicate_count"] + change.duplicates,
-        )
-    if change.severity is not None and change.severity.value != row["severity"]:
-        values.update(severity=change.severity.value, pending_since=now)
-    if change.resolved_by is not None:
-        values.update(
-            status=Status.RESOLVED.value,
-            active_key=None,
-            ends_at=resolution_time(change.resolved_by, now),
-            resolved_at=now,
-            resolved_by=change.resolved_by.actor,
-            last_received_at=now,
-            pending_since=now,
-        )
-    values["updated_at"] = now
-    params = {f"_{name}": value for name, value in values.items()}
-    params["_id"] = change.id
-    return params
+    assert latest is not None
+    stored = open_rows[latest.active_key]
+    return {
+        "id": change.id,
+        "title": latest.title,
+        "description": latest.description,
+        "labels": latest.labels,
+        "annotations": latest.annotations,
+        "tags": latest.tags,
+        "metadata": latest.metadata,
+        "generator_url": latest.generator_url,
+        "ends_at": latest.ends_at,
+        "severity": latest.severity.value,
+        "duplicates": change.duplicates,
+        "pending_since": now if latest.severity != stored.severity else None,
+        "now": now,
+    }
+
+
+def _resolve_row(change: Change, now: datetime) -> dict[str, Any]:
+    assert change.resolved_by is not None
+    return {
+        "id": change.id,
+        "ends_at": resolution_time(change.resolved_by, now),
+        "resolved_by": change.resolved_by.actor,
+        "now": now,
+    }
 
 
 def _event_row(event: Event, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""The set-wise statements of an ingest transaction, behind one small interface.
+
+`alert_writes` decides what to write; a `Bulk` writes it. The generic one is SQLAlchemy Core
+and serves SQLite and MySQL/MariaDB; PostgreSQL gets `postgres_bulk.PostgresBulk`, which sends
+each step as one statement over arrays, whatever the batch size.
+
+Row shapes (plain dicts):
+- creation: every column of `alerts` but `id`
+- refresh:  id, title, description, labels, annotations, tags, metadata, generator_url,
+            ends_at, severity, duplicates (to add), pending_since (None keeps it), now
+- resolve:  id, ends_at, resolved_by, now
+- event:    alert_id, at, kind, actor, detail
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Insert, bindparam, func, insert, select, update
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alert_handler.domain.alert import Status
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import events_table as events
+
+Row = dict[str, Any]
+
+
+class Bulk(Protocol):
+    async def load_open(self, keys: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        """(active_key, id, status, severity) of the open alerts holding these keys."""
+
+    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[tuple[str, int]]:
+        """(fingerprint, id) of the newest occurrence of each fingerprint that has one."""
+
+    async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
+        """Insert, skipping rows whose active_key another writer holds; (id, tenant, fingerprint) inserted."""
+
+    async def refresh(self, rows: Sequence[Row]) -> None: ...
+
+    async def resolve(self, rows: Sequence[Row]) -> None: ...
+
+    async def add_events(self, rows: Sequence[Row]) -> None: ...
+
+
+_REFRESH = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("_id"))
+    .values(
+        title=bindparam("_title"),
+        description=bindparam("_description"),
+        labels=bindparam("_labels"),
+        annotations=bindparam("_annotations"),
+        tags=bindparam("_tags"),
+        metadata=bindparam("_metadata"),
+        generator_url=bindparam("_generator_url"),
+        ends_at=bindparam("_ends_at"),
+        severity=bindparam("_severity"),
+        # Relative, so concurrent writers never lose a count.
+        duplicate_count=alerts.c.duplicate_count + bindparam("_duplicates"),
+        pending_since=func.coalesce(
+            bindparam("_pending_since", type_=alerts.c.pending_since.type), alerts.c.pending_since
+        ),
+        last_received_at=bindparam("_now"),
+        updated_at=bindparam("_now"),
+    )
+)
+_RESOLVE = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("_id"), alerts.c.active_key.is_not(None))
+    .values(
+        status=Status.RESOLVED.value,
+        active_key=None,
+        ends_at=bindparam("_ends_at"),
+        resolved_at=bindparam("_now"),
+        resolved_by=bindparam("_resolved_by"),
+        pending_since=bindparam("_now"),
+        last_received_at=bindparam("_now"),
+        updated_at=bindparam("_now"),
+    )
+)
+
+
+def _prefixed(rows: Sequence[Row]) -> list[Row]:
+    return [{f"_{name}": value for name, value in row.items()} for row in rows]
+
+
+class GenericBulk:
+    """SQLAlchemy Core statements: SQLite (ON CONFLICT DO NOTHING) and MariaDB (INSERT IGNORE)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def load_open(self, keys: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        query = (
+            select(alerts.c.active_key, alerts.c.id, alerts.c.status, alerts.c.severity)
+            .where(alerts.c.active_key.in_(keys))
+            .order_by(alerts.c.active_key)
+        )
+        if self._conn.dialect.name != "sqlite":  # SQLite's write transaction holds the database lock
+            query = query.with_for_update()  # locked up front in key order: no deadlocks between writers
+        return [tuple(row) for row in await self._conn.execute(query)]
+
+    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[tuple[str, int]]:
+        query = (
+            select(alerts.c.fingerprint, func.max(alerts.c.id))
+            .where(alerts.c.tenant == tenant, alerts.c.fingerprint.in_(fingerprints))
+            .group_by(alerts.c.fingerprint)
+        )
+        return [tuple(row) for row in await self._conn.execute(query)]
+
+    def _insert_ignoring_conflicts(self) -> Insert:
+        if self._conn.dialect.name == "sqlite":
+            return sqlite.insert(alerts).on_conflict_do_nothing(index_elements=["active_key"])
+        if self._conn.dialect.name == "mysql":
+            return mysql.insert(alerts).prefix_with("IGNORE")
+        raise RuntimeError(f"unsupported database {self._conn.dialect.name}")
+
+    async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
+        statement = self._insert_ignoring_conflicts().returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint)
+        return [tuple(row) for row in await self._conn.execute(statement, list(rows))]
+
+    async def refresh(self, rows: Sequence[Row]) -> None:
+        await self._conn.execute(_REFRESH, _prefixed(rows))
+
+    async def resolve(self, rows: Sequence[Row]) -> None:
+        await self._conn.execute(_RESOLVE, _prefixed(rows))
+
+    async def add_events(self, rows: Sequence[Row]) -> None:
+        await self._conn.execute(insert(events), list(rows))
+
+
+async def bulk_for(conn: AsyncConnection) -> Bulk:
+    if conn.dialect.name == "postgresql":
+        from alert_handler.store.postgres_bulk import PostgresBulk
+
+        return await PostgresBulk.over(conn)
+    return GenericBulk(conn)
