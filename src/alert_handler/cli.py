@@ -66,6 +66,8 @@ def _banner(settings: Settings, host: str, port: int, key: str | None) -> str:
             f"           -H 'Content-Type: application/json' -d {shlex.quote(body)}",
             f"  Then list it:  curl -s {base}/api/v1/alerts -H 'Authorization: Bearer {key}'",
         ]
+    elif not settings.auth_enabled:
+        lines += ["  Authentication is off (AUTH_ENABLED=false): requests need no API key."]
     else:
         lines += ["  (API keys exist already; make a new one with `alert-handler create-api-key`)"]
     return "\n".join(lines) + "\n"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_IDENTITY_KEYS = ("host", "server", "instance", "service", "resource")
 
@@ -36,7 +37,10 @@ class Settings(BaseSettings):
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     ingest_commit_max_alerts: int = Field(512, ge=1)
     ingest_writers: int = Field(0, ge=0, le=16)
-    fingerprint_metadata_keys: list[str] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
+    # NoDecode: read as "host,server" (or a JSON list), not only as JSON
+    fingerprint_metadata_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_IDENTITY_KEYS)
+    )
     api_key_cache_seconds: float = Field(5.0, ge=0)
 
     # --- notification channels (used by the receivers built from these settings)
@@ -57,9 +61,16 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             stripped = value.strip()
-            if not stripped.startswith("["):
-                return [part.strip() for part in stripped.split(",") if part.strip()]
+            if stripped.startswith("["):
+                return json.loads(stripped)
+            return [part.strip() for part in stripped.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _production_needs_auth(self) -> Settings:
+        if self.environment == "production" and not self.auth_enabled:
+            raise ValueError("AUTH_ENABLED=false is refused with ENVIRONMENT=production")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -135,17 +135,22 @@ def _label_clause(matcher: Matcher, postgres: bool) -> ColumnElement[bool]:
     return hit if matcher.op is MatchOp.RE else not_(hit)
 
 
-def encode_cursor(sort_value: datetime | None, alert_id: int) -> str:
-    payload = orjson.dumps([sort_value.isoformat() if sort_value else None, alert_id])
+def encode_cursor(order: str, sort_value: datetime | None, alert_id: int) -> str:
+    """`order` (e.g. "-created_at") travels in the cursor, so it cannot page another ordering."""
+    payload = orjson.dumps([order, sort_value.isoformat() if sort_value else None, alert_id])
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+def _decode_cursor(cursor: str, order: str) -> tuple[datetime | None, int]:
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        value, alert_id = raw
+        cursor_order, value, alert_id = raw
+        if cursor_order != order:
+            raise CursorError(f"cursor: it pages sort={cursor_order}, not sort={order}")
         sort_value = datetime.fromisoformat(value) if value else None
         alert_id = int(alert_id)
+    except CursorError:
+        raise
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise CursorError("cursor: not a cursor this API returned") from exc
     # Checked here, or the database refuses them later (a naive time, an id past BIGINT) as a 503.
@@ -155,7 +160,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
 
 
 def _after_cursor(sort: SortField, descending: bool, cursor: str) -> ColumnElement[bool]:
-    value, last_id = _decode_cursor(cursor)
+    value, last_id = _decode_cursor(cursor, ("-" if descending else "") + sort)
     column = _SORT_COLUMNS[sort]
     id_after = alerts.c.id < last_id if descending else alerts.c.id > last_id
     if column is None:
@@ -190,7 +195,8 @@ async def list_alerts(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(last[sort] if column is not None else None, last["id"])
+        ordering = ("-" if descending else "") + sort
+        next_cursor = encode_cursor(ordering, last[sort] if column is not None else None, last["id"])
     total = None
     if with_total:
         total = (await conn.execute(select(func.count()).select_from(alerts).where(*where))).scalar_one()

@@ -74,6 +74,7 @@ class Alert(Base):
         Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_severity_id", "severity", "id"),
         Index("ix_alerts_source_id", "source", "id"),
+        Index("ix_alerts_first_received_at", "first_received_at"),
         Index("ix_alerts_last_received_at_id", "last_received_at", "id"),
         Index("ix_alerts_starts_at_id", "starts_at", "id"),
         Index("ix_alerts_resolved_at_id", "resolved_at", "id"),

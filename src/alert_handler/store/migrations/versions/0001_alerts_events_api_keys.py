@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_index("ix_alerts_status_id", "alerts", ["status", "id"])
     op.create_index("ix_alerts_severity_id", "alerts", ["severity", "id"])
     op.create_index("ix_alerts_source_id", "alerts", ["source", "id"])
+    op.create_index("ix_alerts_first_received_at", "alerts", ["first_received_at"])
     op.create_index("ix_alerts_last_received_at_id", "alerts", ["last_received_at", "id"])
     op.create_index("ix_alerts_starts_at_id", "alerts", ["starts_at", "id"])
     op.create_index("ix_alerts_resolved_at_id", "alerts", ["resolved_at", "id"])
