@@ -66,21 +66,21 @@ class TestAnswers:
             assert set(result) == {"id", "fingerprint", "outcome", "status"}
         assert results[0]["fingerprint"] == results[2]["fingerprint"] != results[1]["fingerprint"]
 
-    async def test_a_one_item_list_is_still_a_list_answer(self, api: Api) -> None:
-        answer = await ingest(api, [alert()])
+    async def test_a_one_item_list_is_still_a_list_answer(self, sqlite_api: Api) -> None:
+        answer = await ingest(sqlite_api, [alert()])
         assert answer["count"] == 1 and len(answer["results"]) == 1
 
-    async def test_defaults_apply(self, api: Api) -> None:
-        created = await ingest(api, {"source": "s", "title": "t"})
-        stored = await get_alert(api, created["id"])
+    async def test_defaults_apply(self, sqlite_api: Api) -> None:
+        created = await ingest(sqlite_api, {"source": "s", "title": "t"})
+        stored = await get_alert(sqlite_api, created["id"])
         assert stored["severity"] == "warning"
         assert stored["status"] == "firing"
         assert (stored["description"], stored["labels"], stored["tags"], stored["metadata"]) == ("", {}, [], {})
         assert stored["dedup_key"] is None and stored["ends_at"] is None
 
-    async def test_strings_are_stripped(self, api: Api) -> None:
-        created = await ingest(api, {"source": "  s  ", "title": "  t "})
-        stored = await get_alert(api, created["id"])
+    async def test_strings_are_stripped(self, sqlite_api: Api) -> None:
+        created = await ingest(sqlite_api, {"source": "  s  ", "title": "  t "})
+        stored = await get_alert(sqlite_api, created["id"])
         assert (stored["source"], stored["title"]) == ("s", "t")
 
 
@@ -167,14 +167,14 @@ class TestSeverity:
         answer = await ingest(sqlite_api, alert(severity=given))
         assert (await get_alert(sqlite_api, answer["id"]))["severity"] == stored
 
-    async def test_unknown_severity_is_422_naming_the_field(self, api: Api) -> None:
-        response = await post_alerts(api, alert(severity="apocalyptic"))
+    async def test_unknown_severity_is_422_naming_the_field(self, sqlite_api: Api) -> None:
+        response = await post_alerts(sqlite_api, alert(severity="apocalyptic"))
         assert response.status_code == 422
         body = response.json()
         assert [e["loc"] for e in body["detail"]] == [["body", "severity"]]
         assert "apocalyptic" in body["detail"][0]["msg"]
         assert body["message"].startswith("severity:")
-        assert await all_alerts(api) == []
+        assert await all_alerts(sqlite_api) == []
 
     async def test_non_string_severity_is_422(self, sqlite_api: Api) -> None:
         response = await post_alerts(sqlite_api, alert(severity=3))
