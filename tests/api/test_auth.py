@@ -22,27 +22,26 @@ async def call(api: Api, method: str, path: str, headers: dict[str, str], body: 
 
 
 class TestWithoutAValidKey:
-    @pytest.mark.parametrize(
-        ("method", "path", "body"),
-        [
-            ("POST", ALERTS, BODY),
-            ("GET", ALERTS, None),
-            ("GET", f"{ALERTS}/1", None),
-            ("GET", f"{ALERTS}/stats", None),
-            ("PUT", f"{ALERTS}/1/status", {"status": "resolved"}),
-            ("POST", f"{ALERTS}/1/acknowledge", None),
-            ("POST", f"{ALERTS}/1/resolve", None),
-            ("POST", f"{ALERTS}/1/notes", {"text": "x"}),
-            ("GET", KEYS, None),
-            ("POST", KEYS, {"name": "k", "scopes": ["read"]}),
-            ("DELETE", f"{KEYS}/1", None),
-        ],
-    )
-    async def test_every_api_route_needs_a_key(self, sqlite_api: Api, method: str, path: str, body: Any) -> None:
-        for headers in ({}, {"Authorization": "Bearer ah_not-a-real-key"}):
-            response = await sqlite_api.client.request(method, path, headers=headers, json=body)
-            assert response.status_code == 401, (headers, response.text)
-            assert response.headers["www-authenticate"].startswith("Bearer")
+    ROUTES = [
+        ("POST", ALERTS, BODY),
+        ("GET", ALERTS, None),
+        ("GET", f"{ALERTS}/1", None),
+        ("GET", f"{ALERTS}/stats", None),
+        ("PUT", f"{ALERTS}/1/status", {"status": "resolved"}),
+        ("POST", f"{ALERTS}/1/acknowledge", None),
+        ("POST", f"{ALERTS}/1/resolve", None),
+        ("POST", f"{ALERTS}/1/notes", {"text": "x"}),
+        ("GET", KEYS, None),
+        ("POST", KEYS, {"name": "k", "scopes": ["read"]}),
+        ("DELETE", f"{KEYS}/1", None),
+    ]
+
+    async def test_every_api_route_needs_a_key(self, sqlite_api: Api) -> None:
+        for method, path, body in self.ROUTES:
+            for headers in ({}, {"Authorization": "Bearer ah_not-a-real-key"}):
+                response = await sqlite_api.client.request(method, path, headers=headers, json=body)
+                assert response.status_code == 401, (method, path, headers, response.text)
+                assert response.headers["www-authenticate"].startswith("Bearer")
 
     async def test_missing_and_bogus_keys_say_what_is_wrong(self, api: Api) -> None:
         missing = await api.client.get(ALERTS)
@@ -53,23 +52,22 @@ class TestWithoutAValidKey:
         assert "invalid" in bogus.json()["detail"]
         assert "ah_bogus" not in bogus.text
 
-    @pytest.mark.parametrize(
-        "authorization",
-        [
-            "Bearer",
-            "Bearer ",
-            "Token {key}",
-            "{key}",
-            "Basic not-base64!",
-            "Basic " + base64.b64encode(b"no-colon").decode(),
-            "Basic " + base64.b64encode(b"user:").decode(),
-            "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
-        ],
-    )
-    async def test_malformed_authorization_is_401(self, sqlite_api: Api, authorization: str) -> None:
-        header = authorization.format(key=sqlite_api.admin_key)
-        response = await sqlite_api.client.get(ALERTS, headers={"Authorization": header})
-        assert response.status_code == 401
+    MALFORMED = [
+        "Bearer",
+        "Bearer ",
+        "Token {key}",
+        "{key}",
+        "Basic not-base64!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"user:").decode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+    ]
+
+    async def test_malformed_authorization_is_401(self, sqlite_api: Api) -> None:
+        for authorization in self.MALFORMED:
+            header = authorization.format(key=sqlite_api.admin_key)
+            response = await sqlite_api.client.get(ALERTS, headers={"Authorization": header})
+            assert response.status_code == 401, authorization
 
     async def test_nothing_is_written_without_a_key(self, sqlite_api: Api) -> None:
         assert (await sqlite_api.client.post(ALERTS, json=BODY)).status_code == 401

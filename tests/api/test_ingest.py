@@ -159,13 +159,11 @@ class TestOutcomes:
 
 
 class TestSeverity:
-    @pytest.mark.parametrize(
-        ("given", "stored"),
-        [("error", "high"), ("major", "high"), ("minor", "warning"), ("page", "critical"), ("INFO", "info")],
-    )
-    async def test_aliases_are_mapped(self, sqlite_api: Api, given: str, stored: str) -> None:
-        answer = await ingest(sqlite_api, alert(severity=given))
-        assert (await get_alert(sqlite_api, answer["id"]))["severity"] == stored
+    async def test_aliases_are_mapped(self, sqlite_api: Api) -> None:
+        aliases = [("error", "high"), ("major", "high"), ("minor", "warning"), ("page", "critical"), ("INFO", "info")]
+        for given, stored in aliases:
+            answer = await ingest(sqlite_api, alert(title=given, severity=given))
+            assert (await get_alert(sqlite_api, answer["id"]))["severity"] == stored, given
 
     async def test_unknown_severity_is_422_naming_the_field(self, sqlite_api: Api) -> None:
         response = await post_alerts(sqlite_api, alert(severity="apocalyptic"))
@@ -207,29 +205,28 @@ class TestValidation:
         assert response.status_code == 422
         assert response.json()["detail"][0]["type"] == "too_short"
 
-    @pytest.mark.parametrize(
-        ("body", "loc"),
-        [
-            ({"title": "t"}, ["body", "source"]),
-            ({"source": "s"}, ["body", "title"]),
-            ({"source": "", "title": "t"}, ["body", "source"]),
-            ({"source": "s", "title": "   "}, ["body", "title"]),
-            ({"source": "s", "title": "t", "colour": "red"}, ["body", "colour"]),
-            ({"source": "s", "title": "t", "status": "open"}, ["body", "status"]),
-            ({"source": "s", "title": "t", "labels": {"1st": "x"}}, ["body", "labels"]),
-            ({"source": "s", "title": "t", "labels": {"team-name": "x"}}, ["body", "labels"]),
-            ({"source": "s", "title": "t", "labels": {"team": 1}}, ["body", "labels", "team"]),
-            ({"source": "s", "title": "t", "tags": "cpu"}, ["body", "tags"]),
-            ({"source": "s", "title": "t", "tags": [""]}, ["body", "tags", 0]),
-            ({"source": "s", "title": "t", "starts_at": "yesterday"}, ["body", "starts_at"]),
-            ({"source": "s", "title": "t", "dedup_key": ""}, ["body", "dedup_key"]),
-            ({"source": "s", "title": "x" * 501}, ["body", "title"]),
-        ],
-    )
-    async def test_invalid_fields_are_named(self, sqlite_api: Api, body: dict[str, Any], loc: list[Any]) -> None:
-        response = await post_alerts(sqlite_api, body)
-        assert response.status_code == 422, response.text
-        assert loc in [e["loc"] for e in response.json()["detail"]]
+    INVALID_FIELDS = [
+        ({"title": "t"}, ["body", "source"]),
+        ({"source": "s"}, ["body", "title"]),
+        ({"source": "", "title": "t"}, ["body", "source"]),
+        ({"source": "s", "title": "   "}, ["body", "title"]),
+        ({"source": "s", "title": "t", "colour": "red"}, ["body", "colour"]),
+        ({"source": "s", "title": "t", "status": "open"}, ["body", "status"]),
+        ({"source": "s", "title": "t", "labels": {"1st": "x"}}, ["body", "labels"]),
+        ({"source": "s", "title": "t", "labels": {"team-name": "x"}}, ["body", "labels"]),
+        ({"source": "s", "title": "t", "labels": {"team": 1}}, ["body", "labels", "team"]),
+        ({"source": "s", "title": "t", "tags": "cpu"}, ["body", "tags"]),
+        ({"source": "s", "title": "t", "tags": [""]}, ["body", "tags", 0]),
+        ({"source": "s", "title": "t", "starts_at": "yesterday"}, ["body", "starts_at"]),
+        ({"source": "s", "title": "t", "dedup_key": ""}, ["body", "dedup_key"]),
+        ({"source": "s", "title": "x" * 501}, ["body", "title"]),
+    ]
+
+    async def test_invalid_fields_are_named(self, sqlite_api: Api) -> None:
+        for body, loc in self.INVALID_FIELDS:
+            response = await post_alerts(sqlite_api, body)
+            assert response.status_code == 422, (body, response.text)
+            assert loc in [e["loc"] for e in response.json()["detail"]], body
         assert await all_alerts(sqlite_api) == []
 
     async def test_unknown_field_is_refused_not_dropped(self, sqlite_api: Api) -> None:
@@ -242,19 +239,16 @@ class TestValidation:
         assert response.status_code == 422
         assert "not ok" in response.json()["detail"][0]["msg"]
 
-    @pytest.mark.parametrize(
-        "raw",
-        [b"", b"{", b"[1,", b'{"source": "s", "title": }', b"\xff\xfe\x00", b"nul", b"[{]", b"{'a': 1}"],
-    )
-    async def test_invalid_json_is_422_not_500(self, sqlite_api: Api, raw: bytes) -> None:
-        response = await sqlite_api.client.post(ALERTS, content=raw, headers=sqlite_api.auth())
-        assert response.status_code == 422, response.text
-        assert response.json()["detail"][0]["loc"] == ["body"]
+    async def test_invalid_json_is_422_not_500(self, sqlite_api: Api) -> None:
+        for raw in (b"", b"{", b"[1,", b'{"source": "s", "title": }', b"\xff\xfe\x00", b"nul", b"[{]", b"{'a': 1}"):
+            response = await sqlite_api.client.post(ALERTS, content=raw, headers=sqlite_api.auth())
+            assert response.status_code == 422, (raw, response.text)
+            assert response.json()["detail"][0]["loc"] == ["body"], raw
 
-    @pytest.mark.parametrize("raw", [b"null", b"42", b'"alert"', b"true", b"[1, 2]", b"[[]]"])
-    async def test_json_that_is_not_an_alert_is_422(self, sqlite_api: Api, raw: bytes) -> None:
-        response = await sqlite_api.client.post(ALERTS, content=raw, headers=sqlite_api.auth())
-        assert response.status_code == 422, response.text
+    async def test_json_that_is_not_an_alert_is_422(self, sqlite_api: Api) -> None:
+        for raw in (b"null", b"42", b'"alert"', b"true", b"[1, 2]", b"[[]]"):
+            response = await sqlite_api.client.post(ALERTS, content=raw, headers=sqlite_api.auth())
+            assert response.status_code == 422, (raw, response.text)
 
     async def test_integers_json_columns_cannot_hold_are_422_not_500(self, api: Api) -> None:
         for metadata in ({"host": 2**64}, {"cpu_usage": -(2**70)}, {"nested": [{"n": 10**30}]}):
@@ -263,24 +257,21 @@ class TestValidation:
             assert response.json()["detail"][0]["loc"][:2] == ["body", "metadata"]
         assert await all_alerts(api) == []
 
-    @pytest.mark.parametrize(
-        ("raw", "loc"),
-        [
-            (rb'{"source": "s", "title": "a\u0000b"}', ["body", "title"]),
-            (rb'{"source": "s", "title": "t", "labels": {"x": "\u0000"}}', ["body", "labels"]),
-            (rb'{"source": "s", "title": "t", "metadata": {"x": ["\u0000"]}}', ["body", "metadata"]),
-            (rb'{"source": "s", "title": "t", "tags": ["x\u0000"]}', ["body", "tags"]),
-            (rb'{"source": "s", "title": "t", "annotations": {"a\u0000": "x"}}', ["body", "annotations"]),
-            (rb'{"source": "s", "title": "t", "dedup_key": "k\u0000"}', ["body", "dedup_key"]),
-            (rb'{"source": "s", "title": "t", "description": "\ud83d"}', ["body"]),  # a lone surrogate: not JSON
-        ],
-    )
-    async def test_text_no_database_can_store_is_422_not_a_server_error(
-        self, api: Api, raw: bytes, loc: list[str]
-    ) -> None:
-        response = await api.client.post(ALERTS, content=raw, headers=api.auth())
-        assert response.status_code == 422, response.text
-        assert response.json()["detail"][0]["loc"] == loc
+    UNSTORABLE = [
+        (rb'{"source": "s", "title": "a\u0000b"}', ["body", "title"]),
+        (rb'{"source": "s", "title": "t", "labels": {"x": "\u0000"}}', ["body", "labels"]),
+        (rb'{"source": "s", "title": "t", "metadata": {"x": ["\u0000"]}}', ["body", "metadata"]),
+        (rb'{"source": "s", "title": "t", "tags": ["x\u0000"]}', ["body", "tags"]),
+        (rb'{"source": "s", "title": "t", "annotations": {"a\u0000": "x"}}', ["body", "annotations"]),
+        (rb'{"source": "s", "title": "t", "dedup_key": "k\u0000"}', ["body", "dedup_key"]),
+        (rb'{"source": "s", "title": "t", "description": "\ud83d"}', ["body"]),  # a lone surrogate: not JSON
+    ]
+
+    async def test_text_no_database_can_store_is_422_not_a_server_error(self, api: Api) -> None:
+        for raw, loc in self.UNSTORABLE:
+            response = await api.client.post(ALERTS, content=raw, headers=api.auth())
+            assert response.status_code == 422, (raw, response.text)
+            assert response.json()["detail"][0]["loc"] == loc, raw
         assert await all_alerts(api) == []
 
     async def test_paired_surrogates_and_other_control_characters_are_fine(self, api: Api) -> None:

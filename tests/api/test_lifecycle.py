@@ -90,27 +90,24 @@ class TestStatus:
         assert body["acknowledged_by"] == "api-key:admin"  # kept: MTTA still counts it
         assert kinds(body) == ["received", "acknowledged", "resolved"]
 
-    @pytest.mark.parametrize(
-        ("path", "target", "reason"),
-        [
-            (["resolved"], "acknowledged", "alert is resolved"),
-            (["resolved"], "firing", "alert is resolved"),
-            (["resolved"], "resolved", "already resolved"),
-            ([], "firing", "already firing"),
-            (["acknowledged"], "acknowledged", "already acknowledged"),
-        ],
-    )
-    async def test_refused_changes_are_409_with_the_reason(
-        self, api: Api, path: list[str], target: str, reason: str
-    ) -> None:
-        alert_id = await new_alert(api)
-        for status in path:
-            assert (await put_status(api, alert_id, status=status)).status_code == 200
-        before = await get_alert(api, alert_id)
-        response = await put_status(api, alert_id, status=target)
-        assert response.status_code == 409
-        assert reason in response.json()["detail"]
-        assert await get_alert(api, alert_id) == before
+    REFUSED = [
+        (["resolved"], "acknowledged", "alert is resolved"),
+        (["resolved"], "firing", "alert is resolved"),
+        (["resolved"], "resolved", "already resolved"),
+        ([], "firing", "already firing"),
+        (["acknowledged"], "acknowledged", "already acknowledged"),
+    ]
+
+    async def test_refused_changes_are_409_with_the_reason(self, api: Api) -> None:
+        for n, (path, target, reason) in enumerate(self.REFUSED):
+            alert_id = await new_alert(api, title=f"alert {n}")
+            for status in path:
+                assert (await put_status(api, alert_id, status=status)).status_code == 200
+            before = await get_alert(api, alert_id)
+            response = await put_status(api, alert_id, status=target)
+            assert response.status_code == 409, (path, target)
+            assert reason in response.json()["detail"], (path, target)
+            assert await get_alert(api, alert_id) == before, (path, target)
 
     async def test_unknown_alert_is_404(self, api: Api) -> None:
         response = await put_status(api, 999_999, status="acknowledged")
