@@ -38,7 +38,13 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
     url = async_url(database_url)
     kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.get_backend_name() != "sqlite":
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+        # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as
+        # an invalidated-connection error, which the callers retry on a fresh connection.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    if url.get_backend_name() == "mysql":
+        # As PostgreSQL does by default: each statement sees what others committed, which the
+        # upsert relies on when an insert loses a race (InnoDB's default reads a snapshot).
+        kwargs["isolation_level"] = "READ COMMITTED"
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)

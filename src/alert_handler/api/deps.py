@@ -41,7 +41,7 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
         authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
         x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Principal:
-        return await authenticate(runtime(request), authorization, x_api_key, scope)
+        return await authenticate(await runtime(request), authorization, x_api_key, scope)
 
     return dependency
 

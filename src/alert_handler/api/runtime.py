@@ -23,5 +23,5 @@ class Runtime:
     clock: Clock
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:  # async: FastAPI would run a plain def in a thread
     return request.app.state.runtime  # type: ignore[no-any-return]

@@ -32,7 +32,9 @@ def utcnow() -> datetime:
 
 
 def _is_transient(exc: DBAPIError) -> bool:
-    """Deadlocks and serialization failures succeed when the transaction runs again."""
+    """Deadlocks, serialization failures and dropped pooled connections succeed on a second try."""
+    if exc.connection_invalidated:
+        return True
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return any(word in text for word in ("deadlock", "serializ", "database is locked", "lock wait timeout"))
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alert_handler.domain.alert import IncomingAlert, IngestResult, Status
 from alert_handler.domain.dedup import Change, Creation, Event, KeyPlan, OpenState, plan_key, resolution_time
 from alert_handler.domain.severity import Severity
-from alert_handler.store.bulk import Bulk, bulk_for
+from alert_handler.store.bulk import Bulk, Occurrence, bulk_for
 
 _MAX_ROUNDS = 64
 
@@ -49,16 +49,21 @@ async def _round(
     now: datetime,
 ) -> dict[str, list[tuple[int, IncomingAlert]]]:
     bulk = await bulk_for(conn)
-    open_rows = {
-        key: OpenState(id_, Status(status), Severity(severity))
-        for key, id_, status, severity in await bulk.load_open(list(waiting))
-    }
-    missing = [arrivals[0][1] for key, arrivals in waiting.items() if key not in open_rows]
-    previous = await _latest_occurrences(bulk, missing) if missing else {}
-
+    latest = await _latest_occurrences(bulk, waiting)
+    # The latest occurrence is the open one when there is one: lock those, in key order.
+    locked = set(await bulk.lock_open([s.id for s in latest.values() if s.open])) if latest else set()
+    open_rows: dict[str, OpenState] = {}
     plans: dict[str, KeyPlan] = {}
+    unsettled: list[str] = []
     for key, arrivals in waiting.items():
-        plans[key] = plan_key(arrivals, open_rows.get(key), previous.get(key))
+        state = latest.get(key)
+        if state is not None and state.open and state.id not in locked:
+            unsettled.append(key)  # resolved by another writer since we read it: read again next round
+            continue
+        if state is not None and state.open:
+            open_rows[key] = OpenState(state.id, Status(state.status), Severity(state.severity))
+        previous = state.id if state is not None and not state.open else None
+        plans[key] = plan_key(arrivals, open_rows.get(key), previous)
 
     lost = await _insert_creations(bulk, plans, now)
     for key in lost:
@@ -74,7 +79,7 @@ async def _round(
     if new_events:
         await bulk.add_events(new_events)
 
-    later: dict[str, list[tuple[int, IncomingAlert]]] = {key: waiting[key] for key in lost}
+    later: dict[str, list[tuple[int, IncomingAlert]]] = {key: waiting[key] for key in (*lost, *unsettled)}
     for key, plan in plans.items():
         for result in plan.results:
             target_id = result.target if isinstance(result.target, int) else result.target.id
@@ -86,14 +91,15 @@ async def _round(
     return later
 
 
-async def _latest_occurrences(bulk: Bulk, missing: list[IncomingAlert]) -> dict[str, int]:
+async def _latest_occurrences(bulk: Bulk, waiting: dict[str, list[tuple[int, IncomingAlert]]]) -> dict[str, Occurrence]:
     by_tenant: dict[str, list[str]] = defaultdict(list)
-    for alert in missing:
-        by_tenant[alert.tenant].append(alert.fingerprint)
-    latest: dict[str, int] = {}
+    for arrivals in waiting.values():
+        first = arrivals[0][1]
+        by_tenant[first.tenant].append(first.fingerprint)
+    latest: dict[str, Occurrence] = {}
     for tenant, fingerprints in by_tenant.items():
-        for fingerprint, alert_id in await bulk.latest(tenant, fingerprints):
-            latest[IncomingAlert.key_of(tenant, fingerprint)] = alert_id
+        for occurrence in await bulk.latest(tenant, fingerprints):
+            latest[IncomingAlert.key_of(tenant, occurrence.fingerprint)] = occurrence
     return latest
 
 

@@ -15,25 +15,39 @@ Row shapes (plain dicts):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alert_handler.domain.alert import Status
+from alert_handler.domain.alert import IncomingAlert, Status
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table as events
 
 Row = dict[str, Any]
 
 
-class Bulk(Protocol):
-    async def load_open(self, keys: Sequence[str]) -> list[tuple[str, int, str, str]]:
-        """(active_key, id, status, severity) of the open alerts holding these keys."""
+class Occurrence(NamedTuple):
+    """The newest stored alert of one fingerprint; when one is open, it is this one."""
 
-    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[tuple[str, int]]:
-        """(fingerprint, id) of the newest occurrence of each fingerprint that has one."""
+    fingerprint: str
+    id: int
+    status: str
+    severity: str
+    open: bool
+
+
+class Bulk(Protocol):
+    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
+        """Each fingerprint's open occurrence, or else its newest one (if it has any).
+
+        Usually the open one is also the newest, but not always: a resolution that arrives while
+        the firing alert is still uncommitted elsewhere is stored as its own, newer, occurrence.
+        """
+
+    async def lock_open(self, ids: Sequence[int]) -> list[int]:
+        """Lock these alerts (in key order) for the transaction; returns the ids still open."""
 
     async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
         """Insert, skipping rows whose active_key another writer holds; (id, tenant, fingerprint) inserted."""
@@ -93,23 +107,34 @@ class GenericBulk:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def load_open(self, keys: Sequence[str]) -> list[tuple[str, int, str, str]]:
+    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
+        columns = (alerts.c.fingerprint, alerts.c.id, alerts.c.status, alerts.c.severity)
+        keys = [IncomingAlert.key_of(tenant, f) for f in fingerprints]
+        found = [
+            Occurrence(*row, True)
+            for row in await self._conn.execute(select(*columns).where(alerts.c.active_key.in_(keys)))
+        ]
+        rest = set(fingerprints).difference(o.fingerprint for o in found)
+        if rest:
+            newest = (
+                select(func.max(alerts.c.id).label("id"))
+                .where(alerts.c.tenant == tenant, alerts.c.fingerprint.in_(rest))
+                .group_by(alerts.c.fingerprint)
+                .subquery()
+            )
+            query = select(*columns).join(newest, alerts.c.id == newest.c.id)
+            found.extend(Occurrence(*row, False) for row in await self._conn.execute(query))
+        return found
+
+    async def lock_open(self, ids: Sequence[int]) -> list[int]:
         query = (
-            select(alerts.c.active_key, alerts.c.id, alerts.c.status, alerts.c.severity)
-            .where(alerts.c.active_key.in_(keys))
+            select(alerts.c.id)
+            .where(alerts.c.id.in_(ids), alerts.c.active_key.is_not(None))
             .order_by(alerts.c.active_key)
         )
         if self._conn.dialect.name != "sqlite":  # SQLite's write transaction holds the database lock
-            query = query.with_for_update()  # locked up front in key order: no deadlocks between writers
-        return [tuple(row) for row in await self._conn.execute(query)]
-
-    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[tuple[str, int]]:
-        query = (
-            select(alerts.c.fingerprint, func.max(alerts.c.id))
-            .where(alerts.c.tenant == tenant, alerts.c.fingerprint.in_(fingerprints))
-            .group_by(alerts.c.fingerprint)
-        )
-        return [tuple(row) for row in await self._conn.execute(query)]
+            query = query.with_for_update()  # locked in key order: writers queue instead of deadlocking
+        return list((await self._conn.execute(query)).scalars())
 
     def _insert_ignoring_conflicts(self) -> Insert:
         if self._conn.dialect.name == "sqlite":

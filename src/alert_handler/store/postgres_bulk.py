@@ -12,11 +12,10 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alert_handler.store.bulk import Row
+from alert_handler.store.bulk import Occurrence, Row
 
 _JSON_COLUMNS = ("labels", "annotations", "tags", "metadata")
 # (column, array type); JSON travels as text and is cast per element.
@@ -41,15 +40,13 @@ def _unnest(columns: Sequence[tuple[str, str]], alias: str, first: int = 1) -> s
     return f"unnest({arrays}) AS {alias}({', '.join(c for c, _ in columns)})"
 
 
-# Open rows are locked up front, in key order: writers that share alerts queue here instead of
-# deadlocking later in their updates.
-_LOAD_OPEN = (
-    "SELECT active_key, id, status, severity FROM alerts WHERE active_key = ANY($1::varchar[]) "
-    "ORDER BY active_key FOR UPDATE"
-)
 _LATEST = (
-    "SELECT fingerprint, max(id) FROM alerts WHERE tenant = $1 AND fingerprint = ANY($2::varchar[]) "
-    "GROUP BY fingerprint"
+    "SELECT DISTINCT ON (fingerprint) fingerprint, id, status, severity, active_key IS NOT NULL FROM alerts "
+    "WHERE tenant = $1 AND fingerprint = ANY($2::varchar[]) ORDER BY fingerprint, active_key IS NULL, id DESC"
+)
+# Open rows are locked in key order: writers that share alerts queue instead of deadlocking.
+_LOCK_OPEN = (
+    "SELECT id FROM alerts WHERE id = ANY($1::bigint[]) AND active_key IS NOT NULL ORDER BY active_key FOR UPDATE"
 )
 _INSERT = (
     f"INSERT INTO alerts ({', '.join(c for c, _ in _NEW_COLUMNS)}) "
@@ -99,33 +96,35 @@ def _arrays(rows: Sequence[Row], columns: Sequence[tuple[str, str]]) -> list[lis
 
 
 class PostgresBulk:
-    def __init__(self, driver: Any) -> None:
-        self._db = driver  # the asyncpg connection inside the caller's transaction
+    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+        self._conn = conn
+        self._db = driver  # the asyncpg connection under the caller's transaction
 
     @classmethod
     async def over(cls, conn: AsyncConnection) -> PostgresBulk:
         raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        if not driver.is_in_transaction():
-            # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement; without one,
-            # statements sent straight to the driver would each commit on their own.
-            await conn.execute(text("SELECT 1"))
-        if not driver.is_in_transaction():
-            raise RuntimeError("PostgresBulk needs the caller's transaction to be open")
-        return cls(driver)
+        return cls(conn, raw.driver_connection)
 
     async def _fetch(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        if not self._db.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: let it, or the
+            # statements sent straight to the driver would each commit on their own.
+            result = await self._conn.exec_driver_sql(sql, args)
+            rows = [tuple(r) for r in result.all()] if result.returns_rows else []
+            if not self._db.is_in_transaction():
+                raise RuntimeError("PostgresBulk needs the caller's transaction to be open")
+            return rows
         try:
             return [tuple(r) for r in await self._db.fetch(sql, *args)]
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             # The same exception type SQLAlchemy raises, so callers handle one family.
             raise DBAPIError(sql, None, exc) from exc
 
-    async def load_open(self, keys: Sequence[str]) -> list[tuple[str, int, str, str]]:
-        return await self._fetch(_LOAD_OPEN, sorted(keys))
+    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
+        return [Occurrence(*row) for row in await self._fetch(_LATEST, tenant, list(fingerprints))]
 
-    async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[tuple[str, int]]:
-        return await self._fetch(_LATEST, tenant, list(fingerprints))
+    async def lock_open(self, ids: Sequence[int]) -> list[int]:
+        return [row[0] for row in await self._fetch(_LOCK_OPEN, list(ids))]
 
     async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
         return await self._fetch(_INSERT, *_arrays(rows, _NEW_COLUMNS))
