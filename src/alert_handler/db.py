@@ -41,6 +41,10 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as
         # an invalidated-connection error, which the callers retry on a fresh connection.
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    if url.get_backend_name() == "postgresql":
+        # Plan each ingest statement for the arrays it gets: a generic plan made while the table
+        # was small (a sequential scan) would otherwise stay in use as it grows.
+        kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     if url.get_backend_name() == "mysql":
         # As PostgreSQL does by default: each statement sees what others committed, which the
         # upsert relies on when an insert loses a race (InnoDB's default reads a snapshot).

@@ -78,7 +78,7 @@ def test_upgrade_on_an_empty_database_matches_the_models(backend: str, empty_dat
         assert gin <= after["alerts_indexes"]
     else:
         assert not (gin & after["alerts_indexes"])
-    assert "ix_alerts_tenant_fingerprint" in after["alerts_indexes"]
+    assert "ix_alerts_fingerprint_tenant" in after["alerts_indexes"]
 
 
 def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:

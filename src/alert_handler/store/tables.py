@@ -70,7 +70,8 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        Index("ix_alerts_tenant_fingerprint", "tenant", "fingerprint", "id"),
+        # Fingerprint first: it is what ingest looks up, and it stays selective before statistics exist.
+        Index("ix_alerts_fingerprint_tenant", "fingerprint", "tenant", "id"),
         Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_severity_id", "severity", "id"),
         Index("ix_alerts_source_id", "source", "id"),

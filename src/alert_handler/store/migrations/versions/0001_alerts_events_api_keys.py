@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         sa.UniqueConstraint("active_key", name=op.f("uq_alerts_active_key")),
     )
-    op.create_index("ix_alerts_tenant_fingerprint", "alerts", ["tenant", "fingerprint", "id"])
+    op.create_index("ix_alerts_fingerprint_tenant", "alerts", ["fingerprint", "tenant", "id"])
     op.create_index("ix_alerts_status_id", "alerts", ["status", "id"])
     op.create_index("ix_alerts_severity_id", "alerts", ["severity", "id"])
     op.create_index("ix_alerts_source_id", "alerts", ["source", "id"])
