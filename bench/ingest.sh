@@ -59,6 +59,7 @@ run_alert_handler() {  # backend batch
   export DATABASE_URL="$url" LOG_LEVEL=WARNING
   "$AH" migrate >/dev/null 2>&1
   local key; key=$("$AH" create-api-key --name bench --scope ingest 2>/dev/null)
+  if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
   taskset -c 0 "$AH" serve --port "$PORT" --no-migrate >"$RUN/ah.log" 2>&1 &
   echo $! >"$RUN/ah.pid"
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
