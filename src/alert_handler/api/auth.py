@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -55,19 +56,32 @@ class KeyCache:
         self._engine = engine
         self._ttl = ttl
         self._entries: dict[str, tuple[float, Principal | None]] = {}
+        # One lookup per key at a time: when an entry expires under load, the requests that
+        # arrive meanwhile wait for that lookup instead of each taking a connection.
+        self._lookups: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def principal(self, key: str) -> Principal | None:
         digest = hash_key(key)
-        now = time.monotonic()
         cached = self._entries.get(digest)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        async with db.read(self._engine) as conn:
-            record = await api_keys.find_active(conn, key)
+        pending = self._lookups.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        lookup = asyncio.ensure_future(self._lookup(key, digest))
+        self._lookups[digest] = lookup
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, key: str, digest: str) -> Principal | None:
+        try:
+            async with db.read(self._engine) as conn:
+                record = await api_keys.find_active(conn, key)
+        finally:
+            self._lookups.pop(digest, None)
         principal = Principal(record.name, tuple(record.scopes), record.tenant) if record else None
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[digest] = (now + self._ttl, principal)
+        self._entries[digest] = (time.monotonic() + self._ttl, principal)
         return principal
 
     def forget_all(self) -> None:
