@@ -282,6 +282,51 @@ async def test_one_batch_that_fires_resolves_and_fires_again(engine: AsyncEngine
     assert kinds(await events(engine, third["id"])) == ["reopened"]
 
 
+async def test_resolve_and_fire_again_in_one_batch_on_an_open_alert(engine: AsyncEngine) -> None:
+    """The occurrence that follows a resolution in the same batch needs the key the resolution frees."""
+    [first] = await store(engine, [alert("fp-1")])
+    t1 = T0 + timedelta(minutes=1)
+    results = await store(engine, [alert("fp-1"), alert("fp-1", resolved=True), alert("fp-1")], now=t1)
+
+    assert [r.outcome for r in results] == [Outcome.DUPLICATE, Outcome.RESOLVED, Outcome.REOPENED]
+    assert results[0].id == results[1].id == first.id
+    old, new = await rows(engine)
+    assert (old["id"], old["status"], old["active_key"], old["duplicate_count"]) == (first.id, "resolved", None, 1)
+    assert old["resolved_at"] == t1
+    assert (new["id"], new["status"], new["active_key"]) == (results[2].id, "firing", "default/fp-1")
+    assert new["previous_id"] == first.id
+    assert sorted(kinds(await events(engine, first.id))) == ["duplicate", "resolved"]
+    assert kinds(await events(engine, new["id"])) == ["reopened"]
+
+    # And a resolution first in the batch, with nothing before it.
+    results = await store(engine, [alert("fp-1", resolved=True), alert("fp-1")], now=t1 + timedelta(minutes=1))
+    assert [r.outcome for r in results] == [Outcome.RESOLVED, Outcome.REOPENED]
+    assert results[0].id == new["id"]
+    assert [r["status"] for r in await rows(engine)] == ["resolved", "resolved", "firing"]
+
+
+async def test_an_open_alert_older_than_a_resolved_occurrence_is_still_found(engine: AsyncEngine) -> None:
+    """What a resolution racing the alert's creation leaves behind (see test_concurrency): a
+    resolved occurrence with a newer id than the open alert. Arrivals must land on the open one."""
+    [open_alert] = await store(engine, [alert("fp-1")])
+    async with db.write(engine) as conn:
+        [stored] = (await conn.execute(select(alerts_table).where(alerts_table.c.id == open_alert.id))).mappings()
+        newer = {**stored, "active_key": None, "status": "resolved", "resolved_at": T0, "resolved_by": "x"}
+        del newer["id"]
+        await conn.execute(alerts_table.insert().values(newer))
+
+    t1 = T0 + timedelta(minutes=1)
+    results = await store(engine, [alert("fp-1"), alert("fp-1", resolved=True)], now=t1)
+
+    assert [(r.outcome, r.id) for r in results] == [
+        (Outcome.DUPLICATE, open_alert.id),
+        (Outcome.RESOLVED, open_alert.id),
+    ]
+    first, second = await rows(engine)
+    assert (first["status"], first["duplicate_count"], first["active_key"]) == ("resolved", 1, None)
+    assert second["status"] == "resolved"
+
+
 async def test_a_long_flapping_batch_settles(engine: AsyncEngine) -> None:
     """Each fire/resolve pair is a new occurrence; a batch of many of them still stores them all."""
     pairs = 80
