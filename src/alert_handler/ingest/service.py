@@ -33,9 +33,10 @@ def _errors(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[str, obj
 def parse_native(body: bytes, *, max_batch: int) -> list[NativeAlert]:
     """One alert object or a list of them, validated as a whole."""
     start = body.lstrip()[:1]
+    context = {"nul_free": b"\\u0000" not in body}
     try:
         if start == b"[":
-            parsed = _NATIVE_LIST.validate_json(body)
+            parsed = _NATIVE_LIST.validate_json(body, context=context)
             if not parsed:
                 raise InvalidInput([{"loc": ["body"], "msg": "the list of alerts is empty", "type": "too_short"}])
             if len(parsed) > max_batch:
@@ -43,7 +44,7 @@ def parse_native(body: bytes, *, max_batch: int) -> list[NativeAlert]:
                     [{"loc": ["body"], "msg": f"at most {max_batch} alerts per request", "type": "too_long"}]
                 )
             return parsed
-        return [NativeAlert.model_validate_json(body)]
+        return [NativeAlert.model_validate_json(body, context=context)]
     except ValidationError as exc:
         raise InvalidInput(_errors(exc, ())) from exc
 

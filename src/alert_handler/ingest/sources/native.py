@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from alert_handler.domain.alert import IncomingAlert
 from alert_handler.domain.fingerprint import fingerprint
@@ -96,8 +96,10 @@ class NativeAlert(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _storable(cls, value: object) -> object:
-        _check_storable(value)
+    def _storable(cls, value: object, info: ValidationInfo) -> object:
+        # The caller may know from the raw body that no NUL can be in it (JSON spells it \u0000).
+        if not (info.context and info.context.get("nul_free")):
+            _check_storable(value)
         return value
 
     def normalize(self, *, tenant: str, identity_keys: list[str], actor: str, now: datetime) -> IncomingAlert:
