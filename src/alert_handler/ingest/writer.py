@@ -54,63 +54,40 @@ class IngestWriter:
         self._max_alerts = max_alerts
         self._writers = writers
         self._clock = clock
-        # One queue per writer, alerts spread by identity: two writers of this process never
-        # touch the same alert, so their transactions overlap without waiting on each other's locks.
-        self._queues: list[asyncio.Queue[_Request]] = [asyncio.Queue() for _ in range(writers)]
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._run(queue), name=f"ingest-writer-{i}") for i, queue in enumerate(self._queues)
-        ]
+        self._tasks = [asyncio.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(self._writers)]
 
     async def stop(self) -> None:
         """Finish what was submitted, then stop."""
-        for queue in self._queues:
-            await queue.join()
+        await self._queue.join()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
     async def submit(self, alerts: Sequence[IncomingAlert]) -> list[IngestResult]:
-        """Store the alerts; returns each one's result, in order, once all of them are committed."""
         if not self._tasks:
             raise RuntimeError("ingest writer is not running")
-        if len(self._queues) == 1:
-            return await self._enqueue(self._queues[0], alerts)
-        parts: dict[int, list[int]] = {}
-        for index, alert in enumerate(alerts):
-            parts.setdefault(hash(alert.active_key) % len(self._queues), []).append(index)
-        if len(parts) == 1:
-            return await self._enqueue(self._queues[next(iter(parts))], alerts)
-        answers = await asyncio.gather(
-            *(self._enqueue(self._queues[p], [alerts[i] for i in indexes]) for p, indexes in parts.items())
-        )
-        results: list[IngestResult | None] = [None] * len(alerts)
-        for indexes, answer in zip(parts.values(), answers, strict=True):
-            for index, result in zip(indexes, answer, strict=True):
-                results[index] = result
-        return [r for r in results if r is not None]
-
-    async def _enqueue(self, queue: asyncio.Queue[_Request], alerts: Sequence[IncomingAlert]) -> list[IngestResult]:
         future: asyncio.Future[list[IngestResult]] = asyncio.get_running_loop().create_future()
-        queue.put_nowait((alerts, future))
+        self._queue.put_nowait((alerts, future))
         return await future
 
-    async def _run(self, queue: asyncio.Queue[_Request]) -> None:
+    async def _run(self) -> None:
         while True:
-            first = await queue.get()
+            first = await self._queue.get()
             taken, size = [first], len(first[0])
-            while size < self._max_alerts and not queue.empty():
-                request = queue.get_nowait()
+            while size < self._max_alerts and not self._queue.empty():
+                request = self._queue.get_nowait()
                 taken.append(request)
                 size += len(request[0])
             try:
                 await self._commit_shared(taken)
             finally:
                 for _ in taken:
-                    queue.task_done()
+                    self._queue.task_done()
 
     async def _commit_shared(self, taken: list[_Request]) -> None:
         live = [(alerts, future) for alerts, future in taken if not future.done()]  # a client may have gone
