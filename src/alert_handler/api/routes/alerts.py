@@ -230,7 +230,12 @@ async def _detail(rt: RuntimeDep, tenant: str, alert_id: int) -> AlertDetailOut:
     return AlertDetailOut(**AlertOut.from_row(row).model_dump(), timeline=[EventOut.model_validate(e) for e in events])
 
 
-@router.get("/{alert_id}", response_model=AlertDetailOut, summary="One alert with its timeline")
+@router.get(
+    "/{alert_id}",
+    response_model=AlertDetailOut,
+    responses={404: {"description": "No such alert"}},
+    summary="One alert with its timeline",
+)
 async def get_alert(alert_id: AlertId, rt: RuntimeDep, principal: ReadKey) -> AlertDetailOut:
     return await _detail(rt, principal.tenant, alert_id)
 
