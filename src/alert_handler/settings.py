@@ -78,10 +78,15 @@ class Settings(BaseSettings):
 
     @property
     def effective_writers(self) -> int:
-        """Concurrent ingest transactions: SQLite has one writer; servers gain from overlap."""
-        if self.ingest_writers:
-            return 1 if self.is_sqlite else self.ingest_writers
-        return 1 if self.is_sqlite else 3
+        """Concurrent ingest transactions of one process.
+
+        One by default: concurrent batches that share new alerts deadlock on each other's
+        uncommitted inserts (retried, but a second lost each time), while one writer already
+        groups every request that arrives during a commit. SQLite has a single writer anyway.
+        """
+        if self.is_sqlite:
+            return 1
+        return self.ingest_writers or 1
 
 
 @lru_cache
