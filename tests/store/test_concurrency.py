@@ -64,7 +64,7 @@ class Race:
 
 async def _commit(engine: AsyncEngine, batch: list[IncomingAlert], race: Race) -> None:
     """One transaction, retried on deadlocks the way the ingest writer retries them."""
-    for _attempt in range(50):
+    for _attempt in range(200):  # only a guard against a livelock: deadlocks are frequent on PostgreSQL
         try:
             async with db.write(engine) as conn:
                 results = await store_batch(conn, batch, datetime.now(UTC))
