@@ -33,7 +33,9 @@ def summarize(errors: list[dict[str, object]], limit: int = 3) -> str:
     """`alerts[3].severity: <why>; …` — the first few errors as one readable line."""
     parts = []
     for error in errors[:limit]:
-        loc = [str(p) for p in error.get("loc", ()) if p != "body"]  # type: ignore[attr-defined]
+        raw_loc = error.get("loc")
+        # The first element says where (body, query, path); the rest names the field.
+        loc = [str(p) for p in raw_loc][1:] if isinstance(raw_loc, list | tuple) else []
         path = ""
         for piece in loc:
             path += f"[{piece}]" if piece.isdigit() else (f".{piece}" if path else piece)

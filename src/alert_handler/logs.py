@@ -40,6 +40,8 @@ def configure(level: str = "INFO", fmt: str = "console", *, access_log: bool = F
         std = logging.getLogger(name)
         std.handlers = [_InterceptHandler()]
         std.propagate = False
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # Drivers that log statements with their parameters (alert content) even at DEBUG: quiet.
+    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # One line per request costs real throughput at thousands of alerts/s: off unless asked for.
     logging.getLogger("uvicorn.access").disabled = not access_log

@@ -227,9 +227,10 @@ class TestParameterErrors:
     async def test_errors_say_which_parameter(self, sqlite_seeded: Seeded) -> None:
         api = sqlite_seeded.api
         response = await api.client.get(ALERTS, params={"label": 'a=~"("'}, headers=api.auth())
-        assert response.json()["detail"].startswith("label:")
+        assert response.json()["message"].startswith("label:")
+        assert response.json()["detail"][0]["loc"] == ["query", "label"]
         response = await api.client.get(ALERTS, params={"since": "2026-03-01T12:00:00"}, headers=api.auth())
-        assert "since" in response.json()["detail"] and "time zone" in response.json()["detail"]
+        assert "since" in response.json()["message"] and "time zone" in response.json()["message"]
 
 
 class TestSorting:
@@ -375,7 +376,7 @@ class TestPagination:
             for cursor in self.bad_cursors(sort):
                 response = await api.client.get(ALERTS, params={"cursor": cursor, "sort": sort}, headers=api.auth())
                 assert response.status_code == 422, (cursor, sort, response.text)
-                assert "cursor" in response.json()["detail"]
+                assert "cursor" in response.json()["message"]
 
     async def test_a_cursor_of_another_sort_is_422(self, many: Api) -> None:
         cursor = (await list_alerts(many, sort="last_received_at", limit=2))["next_cursor"]

@@ -9,6 +9,7 @@ so the number of commits per second stays small however many requests arrive.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -24,7 +25,7 @@ from alert_handler.store.alert_writes import store_batch
 
 Clock = Callable[[], datetime]
 _Request = tuple[Sequence[IncomingAlert], "asyncio.Future[list[IngestResult]]"]
-_RETRIES = 3
+_RETRIES = 5
 
 
 def utcnow() -> datetime:
@@ -119,7 +120,7 @@ class IngestWriter:
             except (DBAPIError, OSError) as exc:  # OSError: the driver could not reach the database at all
                 self._metrics.database_errors.labels("ingest").inc()
                 if attempt < _RETRIES and isinstance(exc, DBAPIError) and _is_transient(exc):
-                    await asyncio.sleep(0.01 * attempt)
+                    await asyncio.sleep(random.uniform(0.005, 0.02) * 2**attempt)  # noqa: S311 - jitter
                     continue
                 logger.opt(exception=exc).error("ingest commit failed ({} alerts)", len(alerts))
                 raise StorageUnavailable("the database did not accept the alerts; retry later") from exc

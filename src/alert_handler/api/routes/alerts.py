@@ -28,6 +28,7 @@ from alert_handler.api.schemas import (
 from alert_handler.domain.alert import IngestResult, Status
 from alert_handler.domain.matchers import MatcherError, parse_matcher
 from alert_handler.domain.severity import Severity, parse_severity
+from alert_handler.errors import InvalidInput
 from alert_handler.ingest import service
 from alert_handler.ingest.sources.native import NativeAlert
 from alert_handler.security.keys import Scope
@@ -110,6 +111,11 @@ async def create_alerts(request: Request) -> Response:
     return Response(content, media_type="application/json")
 
 
+def _invalid_query(name: str, why: str) -> InvalidInput:
+    """A 422 shaped like every other validation error: `detail` lists `loc`, `msg` and `type`."""
+    return InvalidInput([{"loc": ["query", name], "msg": why, "type": "value_error"}])
+
+
 def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
@@ -119,7 +125,7 @@ def _severities(values: list[str]) -> list[str]:
     for name in _split(values):
         severity = parse_severity(name)
         if severity is None:
-            raise HTTPException(422, f"severity: {name[:50]!r} is not one of {', '.join(Severity)}")
+            raise _invalid_query("severity", f"{name[:50]!r} is not one of {', '.join(Severity)}")
         out.append(severity.value)
     return out
 
@@ -129,7 +135,7 @@ def _statuses(values: list[str]) -> list[str]:
     out = _split(values)
     for name in out:
         if name not in allowed:
-            raise HTTPException(422, f"status: {name[:50]!r} is not one of active, {', '.join(Status)}")
+            raise _invalid_query("status", f"{name[:50]!r} is not one of active, {', '.join(Status)}")
     return out
 
 
@@ -167,7 +173,7 @@ async def list_alerts(
     try:
         matchers = [parse_matcher(m) for m in label]
     except MatcherError as exc:
-        raise HTTPException(422, f"label: {exc}") from exc
+        raise _invalid_query("label", str(exc)) from exc
     flt = AlertFilter(
         tenant=principal.tenant,
         statuses=_statuses(status),
@@ -189,7 +195,7 @@ async def list_alerts(
                 with_total=count,
             )  # fmt: skip
     except CursorError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise _invalid_query("cursor", str(exc).removeprefix("cursor: ")) from exc
     return AlertPageOut(
         items=[AlertOut.from_row(r) for r in page.items], total=page.total, next_cursor=page.next_cursor
     )
@@ -199,9 +205,9 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise HTTPException(422, f"{name}: give a time zone, e.g. 2026-01-01T00:00:00Z")
+        raise _invalid_query(name, "give a time zone, e.g. 2026-01-01T00:00:00Z")
     if value.year < 1900 or value.year > 9000:
-        raise HTTPException(422, f"{name}: year out of range")
+        raise _invalid_query(name, "year out of range")
     return value
 
 
@@ -215,7 +221,7 @@ async def stats(
     end = _aware(until, "until") or rt.clock()
     start = _aware(since, "since") or end - timedelta(hours=24)
     if start >= end:
-        raise HTTPException(422, "since: must be before until")
+        raise _invalid_query("since", "must be before until")
     async with db.read(rt.engine) as conn:
         figures = await alert_reads.stats(conn, principal.tenant, start, end)
     return StatsOut(since=start, until=end, **figures)
