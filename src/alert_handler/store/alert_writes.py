@@ -113,6 +113,19 @@ async def _insert_creations(bulk: Bulk, plans: dict[str, KeyPlan], now: datetime
     return [key for key, creation in creations.items() if creation.id is None]
 
 
+def _content(alert: IncomingAlert) -> dict[str, Any]:
+    """What the latest arrival of an alert says about it: kept as sent, repeat after repeat."""
+    return {
+        "title": alert.title,
+        "description": alert.description,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "tags": alert.tags,
+        "metadata": alert.metadata,
+        "generator_url": alert.generator_url,
+    }
+
+
 def _creation_row(creation: Creation, now: datetime) -> dict[str, Any]:
     first, latest, resolved_with = creation.first, creation.latest, creation.resolved_with
     return {
@@ -123,14 +136,8 @@ def _creation_row(creation: Creation, now: datetime) -> dict[str, Any]:
         "status": Status.RESOLVED.value if resolved_with else Status.FIRING.value,
         "severity": latest.severity.value,
         "source": first.source,
-        "title": latest.title,
-        "description": latest.description,
-        "labels": latest.labels,
-        "annotations": latest.annotations,
-        "tags": latest.tags,
-        "metadata": latest.metadata,
+        **_content(latest),
         "dedup_key": first.dedup_key,
-        "generator_url": latest.generator_url,
         "starts_at": first.starts_at or now,
         "ends_at": resolution_time(resolved_with, now) if resolved_with else latest.ends_at,
         "first_received_at": now,
@@ -152,13 +159,7 @@ def _refresh_row(open_rows: dict[str, OpenState], change: Change, now: datetime)
     stored = open_rows[latest.active_key]
     return {
         "id": change.id,
-        "title": latest.title,
-        "description": latest.description,
-        "labels": latest.labels,
-        "annotations": latest.annotations,
-        "tags": latest.tags,
-        "metadata": latest.metadata,
-        "generator_url": latest.generator_url,
+        **_content(latest),
         "ends_at": latest.ends_at,
         "severity": latest.severity.value,
         "duplicates": change.duplicates,
