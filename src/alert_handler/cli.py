@@ -1,4 +1,5 @@
-"""The `alert-handler` command: serve, migrate, manage API keys, send a test alert."""
+"""The `alert-handler` command: serve, migrate, manage API keys, send a test alert, check the
+configuration file and test its routes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import json
 import shlex
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -14,12 +16,19 @@ import typer
 from alert_handler import __version__
 from alert_handler.db import create_engine
 from alert_handler.logs import configure
+from alert_handler.routing.config import Config, InvalidConfig, load_config
+from alert_handler.routing.durations import format_duration
+from alert_handler.routing.tree import Route, RouteMatch
 from alert_handler.security.keys import Scope
 from alert_handler.settings import Settings, get_settings
 from alert_handler.store import api_keys
 from alert_handler.store.migrate import upgrade
 
 app = typer.Typer(help="alert-handler: receive, de-duplicate, route and act on alerts.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration file (CONFIG_FILE): receivers, routes, rules.", no_args_is_help=True)
+routes_app = typer.Typer(help="The routing tree of the configuration file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(routes_app, name="routes")
 
 
 def _now() -> datetime:
@@ -222,3 +231,73 @@ def send_test_alert(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+def _load_or_exit(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except InvalidConfig as exc:
+        for line in exc.lines():
+            typer.echo(line, err=True)
+        count = len(exc.problems)
+        typer.echo(f"{path}: FAILED, {count} problem{'' if count == 1 else 's'}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _summary(config: Config) -> list[str]:
+    counts = (
+        (len(config.receivers), "receiver", "receivers"),
+        (sum(1 for _ in Route.build(config.route).walk()), "route", "routes"),
+        (len(config.rules), "rule", "rules"),
+        (len(config.inhibit_rules), "inhibit rule", "inhibit rules"),
+        (len(config.time_intervals), "time interval", "time intervals"),
+        (len(config.escalation_policies), "escalation policy", "escalation policies"),
+    )
+    return [f" - {count} {one if count == 1 else many}" for count, one, many in counts]
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path | None, typer.Argument(help="The YAML file (default: CONFIG_FILE setting)")] = None,
+) -> None:
+    """Validate a configuration file (like `amtool check-config`): a summary and exit 0, or
+    each problem as FILE: PATH: what is wrong, and exit 1."""
+    path = file or Path(get_settings().config_file)
+    config = _load_or_exit(path)
+    typer.echo(f"{path}: SUCCESS\nFound:")
+    for line in _summary(config):
+        typer.echo(line)
+
+
+def _describe(match: RouteMatch) -> str:
+    group = match.group
+    group_by = "..." if group.group_by_all else ",".join(group.group_by)
+    muted = f"  mute_time_intervals=[{','.join(match.mute_time_intervals)}]" if match.mute_time_intervals else ""
+    active = f"  active_time_intervals=[{','.join(match.active_time_intervals)}]" if match.active_time_intervals else ""
+    return (
+        f"{match.path}  receiver={match.receiver}  group_by=[{group_by}]"
+        f"  group_wait={format_duration(group.group_wait)}  group_interval={format_duration(group.group_interval)}"
+        f"  repeat_interval={format_duration(group.repeat_interval)}{muted}{active}"
+    )
+
+
+@routes_app.command("test")
+def routes_test(
+    labels: Annotated[list[str] | None, typer.Argument(help="The alert's labels, as label=value")] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="The YAML file (default: CONFIG_FILE setting)")
+    ] = None,
+) -> None:
+    """Print each route an alert with these labels ends at, then its receivers on the last line
+    (like `amtool config routes test`)."""
+    alert: dict[str, str] = {}
+    for pair in labels or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{pair!r} is not label=value", param_hint="LABELS")
+        alert[name.strip()] = value
+    config = _load_or_exit(config_file or Path(get_settings().config_file))
+    matches = Route.build(config.route).match(alert)
+    for match in matches:
+        typer.echo(_describe(match))
+    typer.echo(",".join(dict.fromkeys(m.receiver for m in matches)))

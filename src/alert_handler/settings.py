@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     access_log: bool = False
     auth_enabled: bool = True
+    config_file: str = "config/alert-handler.example.yaml"
 
     # --- storage
     database_url: str = "sqlite:///./alert_handler.db"
