@@ -65,12 +65,14 @@ class Route:
     routes: tuple[Route, ...]
 
     @classmethod
-    def build(cls, config: RouteConfig, parent: Route | None = None, path: str = "route") -> Route:
-        """The tree for a validated route config (its root must have a receiver)."""
-        inherited = parent.group if parent else GroupSettings()
-        receiver = config.receiver or (parent.receiver if parent else "")
-        if not receiver:
-            raise ValueError(f"{path}: no receiver, and no parent to inherit one from")
+    def build(cls, config: RouteConfig) -> Route:
+        """The tree for a validated root route config (which must name a receiver)."""
+        if not config.receiver:
+            raise ValueError("route: the root route needs a receiver")
+        return cls._build(config, config.receiver, GroupSettings(), "route")
+
+    @classmethod
+    def _build(cls, config: RouteConfig, receiver: str, inherited: GroupSettings, path: str) -> Route:
         if config.group_by is None:
             group_by, group_by_all = inherited.group_by, inherited.group_by_all
         elif GROUP_BY_ALL in config.group_by:
@@ -84,7 +86,8 @@ class Route:
             group_interval=inherited.group_interval if config.group_interval is None else config.group_interval,
             repeat_interval=inherited.repeat_interval if config.repeat_interval is None else config.repeat_interval,
         )
-        node = cls(
+        receiver = config.receiver or receiver
+        return cls(
             path=path,
             receiver=receiver,
             group=group,
@@ -92,11 +95,11 @@ class Route:
             continue_=config.continue_,
             mute_time_intervals=tuple(config.mute_time_intervals),
             active_time_intervals=tuple(config.active_time_intervals),
-            routes=(),
+            routes=tuple(
+                cls._build(child, receiver, group, f"{path}.routes[{index}]")
+                for index, child in enumerate(config.routes)
+            ),
         )
-        children = tuple(cls.build(child, node, f"{path}.routes[{i}]") for i, child in enumerate(config.routes))
-        object.__setattr__(node, "routes", children)
-        return node
 
     def matches_labels(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches_labels(labels) for m in self.matchers)
