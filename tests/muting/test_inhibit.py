@@ -115,22 +115,35 @@ def test_one_reason_per_inhibiting_rule_in_rule_order() -> None:
 
 def test_duplicate_sources_are_indexed_once() -> None:
     source = {"alertname": "A", "cluster": "a", "severity": "critical"}
-    index = InhibitionIndex.build([CRIT_MUTES_WARN], [source, dict(source), source])
+    index = InhibitionIndex([CRIT_MUTES_WARN], [source, dict(source), source])
     [reason] = index.inhibited_by({"alertname": "A", "cluster": "a", "severity": "warning"})
     assert reason.source_fingerprint == label_fingerprint(source)
+    assert index.source_count(0) == 1
+
+
+def test_source_count_per_rule() -> None:
+    rules = [CRIT_MUTES_WARN, rule('alertname="A"', 'severity="info"')]
+    sources = [
+        {"alertname": "A", "cluster": "a", "severity": "critical"},
+        {"alertname": "A", "cluster": "b", "severity": "critical"},
+        {"alertname": "A", "cluster": "b", "severity": "warning"},
+        {"alertname": "B", "severity": "warning"},
+    ]
+    index = InhibitionIndex(rules, sources)
+    assert [index.source_count(0), index.source_count(1)] == [2, 3]
 
 
 def test_index_answers_many_targets() -> None:
     sources = [{"alertname": "Down", "cluster": f"c{i}", "severity": "critical"} for i in range(0, 2000, 2)]
     r = rule('severity="critical"', 'severity="warning"', "cluster")
-    index = InhibitionIndex.build([r], sources)
+    index = InhibitionIndex([r], sources)
     inhibited = [i for i in range(2000) if index.inhibited_by({"cluster": f"c{i}", "severity": "warning"})]
     assert inhibited == list(range(0, 2000, 2))
 
 
 def test_index_accepts_a_one_shot_iterator() -> None:
     source = {"alertname": "A", "cluster": "a", "severity": "critical"}
-    index = InhibitionIndex.build([CRIT_MUTES_WARN], iter([source]))
+    index = InhibitionIndex([CRIT_MUTES_WARN], iter([source]))
     target = {"alertname": "A", "cluster": "a", "severity": "warning"}
     assert index.inhibited_by(target)
     assert index.inhibited_by(target)  # the index kept the sources

@@ -39,7 +39,7 @@ def test_parse_the_documented_example() -> None:
         [
             {
                 "times": [{"start_time": "09:00", "end_time": "17:30"}],
-                "weekdays": ["monday:friday", "Sunday"],
+                "weekdays": [" Monday : Friday ", "Sunday"],
                 "days_of_month": ["1:5", "-3:-1", 15],
                 "months": ["january:march", "12", "May"],
                 "years": ["2024:2026", 2030],
@@ -268,6 +268,8 @@ def test_naive_now_is_refused() -> None:
         ({"days_of_month": ["28:-5"]}, r"end day -5 is always before start day 28"),
         ({"days_of_month": ["first"]}, r"'first' is not a valid day of the month"),
         ({"days_of_month": [True]}, r"expected a value or a range"),
+        ({"days_of_month": [65]}, r"65 is not a day of the month: .*quote ranges \('1:5'\)"),
+        ({"times": [{"start_time": "09:00", "end_time": 1020}]}, r"got the number 1020: quote the time"),
         ({"months": ["13"]}, r"months\[0\]: '13' is not a month"),
         ({"months": ["0"]}, r"'0' is not a month"),
         ({"months": ["smarch"]}, r"'smarch' is not a valid month"),

@@ -17,7 +17,7 @@ access per rule whose target matchers it satisfies, whatever the number of firin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from alert_handler.domain.fingerprint import label_fingerprint
 from alert_handler.domain.matchers import Matcher
@@ -55,26 +55,28 @@ class _Source:
     matches_target: bool
 
 
-@dataclass(slots=True)
 class InhibitionIndex:
-    rules: Sequence[InhibitRule]
-    _by_rule: list[dict[tuple[str, ...], list[_Source]]] = field(default_factory=list)
+    """The firing sources of each rule, bucketed by the values of the rule's `equal` labels."""
 
-    @classmethod
-    def build(cls, rules: Sequence[InhibitRule], firing_sources: Iterable[Mapping[str, str]]) -> InhibitionIndex:
-        index = cls(rules=tuple(rules))
-        index._by_rule = [{} for _ in index.rules]
+    __slots__ = ("_by_rule", "rules")
+
+    def __init__(self, rules: Sequence[InhibitRule], firing_sources: Iterable[Mapping[str, str]]) -> None:
+        self.rules = tuple(rules)
+        self._by_rule: list[dict[tuple[str, ...], list[_Source]]] = [{} for _ in self.rules]
         seen: set[str] = set()
         for labels in firing_sources:
             fp = label_fingerprint(labels)
             if fp in seen:
                 continue
             seen.add(fp)
-            for rule, buckets in zip(index.rules, index._by_rule, strict=True):
+            for rule, buckets in zip(self.rules, self._by_rule, strict=True):
                 if _matches(rule.source_matchers, labels):
                     source = _Source(fp, labels, _matches(rule.target_matchers, labels))
                     buckets.setdefault(rule.equal_key(labels), []).append(source)
-        return index
+
+    def source_count(self, rule_index: int) -> int:
+        """How many distinct firing alerts can act as sources of the rule at `rule_index`."""
+        return sum(len(bucket) for bucket in self._by_rule[rule_index].values())
 
     def inhibited_by(self, target_labels: Mapping[str, str]) -> list[Inhibition]:
         """One reason per rule that inhibits `target_labels` (its first firing source), in rule order."""
@@ -98,4 +100,4 @@ def inhibited_by(
     firing_sources: Iterable[Mapping[str, str]],
 ) -> list[Inhibition]:
     """Why `target_labels` is inhibited (empty: it is not). For many targets, build an index once."""
-    return InhibitionIndex.build(rules, firing_sources).inhibited_by(target_labels)
+    return InhibitionIndex(rules, firing_sources).inhibited_by(target_labels)

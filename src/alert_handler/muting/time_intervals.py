@@ -187,6 +187,8 @@ def _parse_time_range(item: Any) -> TimeRange:
 
 
 def _minute(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"got the number {value}: quote the time ('HH:MM'); YAML 1.1 reads an unquoted 17:00 as 1020")
     if not isinstance(value, str) or not _TIME.match(value):
         raise ValueError(f"{value!r} is not a time of day: expected HH:MM from 00:00 to 24:00")
     hours, minutes = value.split(":")
@@ -196,7 +198,7 @@ def _minute(value: Any) -> int:
 def _split(item: Any) -> tuple[str, str]:
     if isinstance(item, bool) or not isinstance(item, str | int):
         raise ValueError(f"expected a value or a range such as 'a:b', got {item!r}")
-    parts = str(item).strip().lower().split(":")
+    parts = [part.strip() for part in str(item).lower().split(":")]
     if len(parts) > 2 or not all(parts):
         raise ValueError(f"{item!r} is not a value or an inclusive range 'a:b'")
     return parts[0], parts[-1]
@@ -224,7 +226,8 @@ def _parse_days(item: Any) -> InclusiveRange:
     begin, end = _number(b, "day of the month"), _number(e, "day of the month")
     for day in (begin, end):
         if day == 0 or not -31 <= day <= 31:
-            raise ValueError(f"{day} is not a day of the month: 1 to 31, or -31 to -1 from the end")
+            hint = "; quote ranges ('1:5'), YAML 1.1 reads an unquoted 1:5 as 65" if isinstance(item, int) else ""
+            raise ValueError(f"{day} is not a day of the month: 1 to 31, or -31 to -1 from the end{hint}")
     if begin < 0 < end:
         raise ValueError(f"{item!r}: end day must be negative if start day is negative")
     # As Alertmanager: refuse what is wrong in every month (a 28-day month decides for negatives).
