@@ -16,6 +16,7 @@ from alert_handler.muting.time_intervals import (
     TimeInterval,
     TimeRange,
     contains,
+    muted_by_time,
     parse_time_interval,
     parse_time_intervals,
 )
@@ -320,6 +321,45 @@ def test_parse_top_level_list() -> None:
         parse_time_intervals([{"time_intervals": []}])
     with pytest.raises(ValueError, match=r"time_intervals\[0\]: expected a mapping"):
         parse_time_intervals([{"name": "a", "intervals": []}])
+
+
+INTERVALS = parse_time_intervals(
+    [
+        {"name": "weekends", "time_intervals": [{"weekdays": ["saturday", "sunday"]}]},
+        {"name": "nights", "time_intervals": [{"times": [{"start_time": "00:00", "end_time": "06:00"}]}]},
+        {
+            "name": "business",
+            "time_intervals": [
+                {"weekdays": ["monday:friday"], "times": [{"start_time": "09:00", "end_time": "17:00"}]}
+            ],
+        },
+    ]
+)
+SATURDAY_NOON, MONDAY_10, MONDAY_03 = utc(2026, 1, 10, 12), utc(2026, 1, 12, 10), utc(2026, 1, 12, 3)
+
+
+def test_muted_by_mute_intervals() -> None:
+    assert muted_by_time(INTERVALS, ["weekends"], [], SATURDAY_NOON) == "mute_time_intervals: in 'weekends'"
+    assert muted_by_time(INTERVALS, ["weekends", "nights"], [], MONDAY_03) == "mute_time_intervals: in 'nights'"
+    assert muted_by_time(INTERVALS, ["weekends", "nights"], [], MONDAY_10) is None
+    assert muted_by_time(INTERVALS, [], [], SATURDAY_NOON) is None
+
+
+def test_muted_outside_active_intervals() -> None:
+    assert muted_by_time(INTERVALS, [], ["business"], MONDAY_10) is None
+    assert muted_by_time(INTERVALS, [], ["business"], SATURDAY_NOON) == "active_time_intervals: outside 'business'"
+    assert muted_by_time(INTERVALS, [], ["business", "weekends"], SATURDAY_NOON) is None
+    reason = muted_by_time(INTERVALS, [], ["business", "nights"], SATURDAY_NOON)
+    assert reason == "active_time_intervals: outside 'business', 'nights'"
+    # mute wins over active, as the mute stage runs first in Alertmanager
+    assert muted_by_time(INTERVALS, ["business"], ["business"], MONDAY_10) == "mute_time_intervals: in 'business'"
+
+
+def test_unknown_interval_name_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="time interval 'holidays' is not defined"):
+        muted_by_time(INTERVALS, ["holidays"], [], MONDAY_10)
+    with pytest.raises(ValueError, match="time interval 'holidays' is not defined"):
+        muted_by_time(INTERVALS, [], ["holidays"], MONDAY_10)
 
 
 instants = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC))

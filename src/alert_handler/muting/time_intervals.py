@@ -91,6 +91,28 @@ def contains(interval: TimeInterval, now: datetime) -> bool:
     return interval.contains(now)
 
 
+def muted_by_time(
+    intervals: Mapping[str, TimeInterval], mute: Sequence[str], active: Sequence[str], now: datetime
+) -> str | None:
+    """Why a route's time intervals mute it at `now`, or None (Alertmanager's time mute/active stages).
+
+    Muted when `now` is in any of `mute`, or when `active` is set and `now` is in none of them.
+    A name missing from `intervals` is a configuration error: ValueError (config checks catch it).
+    """
+
+    def lookup(name: str) -> TimeInterval:
+        if name not in intervals:
+            raise ValueError(f"time interval {name!r} is not defined")
+        return intervals[name]
+
+    for name in mute:
+        if lookup(name).contains(now):
+            return f"mute_time_intervals: in {name!r}"
+    if active and not any(lookup(name).contains(now) for name in active):
+        return f"active_time_intervals: outside {', '.join(repr(n) for n in active)}"
+    return None
+
+
 def _aware(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("a time interval needs a time-zone-aware datetime")
