@@ -15,8 +15,10 @@ from alert_handler.muting.silences import (
     Silence,
     SilenceState,
     by_state,
+    can_update,
     matches_empty,
     silencing,
+    starting_no_earlier_than,
     validate_silence,
 )
 
@@ -227,3 +229,38 @@ def test_silencing_agrees_with_matchers(matchers: list[Matcher], labels: dict[st
     expected = all(m.matches(labels.get(m.name, "")) for m in matchers)
     assert (silencing([s], labels, T0) == ["p"]) is expected
     assert silencing([s], labels, T0 - TICK) == []
+
+
+def test_can_update_active_silence() -> None:
+    old = make()
+    now = T0 + timedelta(minutes=10)
+    assert can_update(old, make(ends=T0 + timedelta(hours=5)), now)  # extend
+    assert can_update(old, make(ends=now), now)  # shorten to now
+    assert can_update(old, make(comment="other", author="bo"), now)
+    assert can_update(old, make(starts=T0 + timedelta(milliseconds=300)), now)  # same second
+    assert not can_update(old, make(ends=now - TICK), now)  # would end in the past
+    assert not can_update(old, make(starts=T0 + timedelta(seconds=1)), now)  # start moved
+    assert not can_update(old, make('team="web"'), now)  # matchers changed
+    assert not can_update(old, make('team="db", env="prod"'), now)
+
+
+def test_can_update_pending_silence() -> None:
+    old = make(starts=T0 + timedelta(hours=1), ends=T0 + timedelta(hours=2))
+    assert can_update(old, make(starts=T0 + timedelta(minutes=30), ends=T0 + timedelta(hours=2)), T0)
+    assert can_update(old, make(starts=T0, ends=T0 + timedelta(hours=2)), T0)
+    assert not can_update(old, make(starts=T0 - TICK, ends=T0 + timedelta(hours=2)), T0)
+    assert not can_update(old, make('team="web"', starts=T0 + timedelta(hours=1)), T0)
+
+
+def test_expired_silence_is_never_updated_in_place() -> None:
+    old = make()
+    assert not can_update(old, old, old.ends_at + TICK)
+
+
+def test_new_silence_starting_in_the_past_starts_now() -> None:
+    now = T0 + timedelta(minutes=5)
+    moved = starting_no_earlier_than(make(), now)
+    assert (moved.starts_at, moved.ends_at, moved.updated_at) == (now, T0 + timedelta(hours=1), now)
+    future = make(starts=T0 + timedelta(hours=1), ends=T0 + timedelta(hours=2))
+    kept = starting_no_earlier_than(future, now)
+    assert (kept.starts_at, kept.updated_at) == (future.starts_at, now)

@@ -108,6 +108,30 @@ def validate_silence(silence: Silence, *, now: datetime | None = None) -> list[s
     return errors
 
 
+def can_update(old: Silence, new: Silence, now: datetime) -> bool:
+    """Whether `old` may be changed into `new` in place (Alertmanager's `canUpdate`).
+
+    In place only when the history of what was silenced stays true: the same matchers, and
+    - an active silence keeps its start (compared to the second) and does not end in the past;
+    - a pending silence does not start in the past;
+    - an expired silence never changes.
+    Otherwise the caller expires `old` (if not yet expired) and stores `new` as a new silence.
+    """
+    if list(old.matchers) != list(new.matchers):
+        return False
+    state = old.state(now)
+    if state is SilenceState.ACTIVE:
+        return int(old.starts_at.timestamp()) == int(new.starts_at.timestamp()) and new.ends_at >= now
+    if state is SilenceState.PENDING:
+        return new.starts_at >= now
+    return False
+
+
+def starting_no_earlier_than(silence: Silence, now: datetime) -> Silence:
+    """A new silence as Alertmanager stores it: a start in the past moves to `now`; updated now."""
+    return dataclasses.replace(silence, starts_at=max(silence.starts_at, now), updated_at=now)
+
+
 def silencing(silences: Iterable[Silence], labels: Mapping[str, str], now: datetime) -> list[str]:
     """Ids of the silences active at `now` that match `labels`, in the order given."""
     return [s.id for s in silences if s.is_active(now) and s.matches(labels)]
