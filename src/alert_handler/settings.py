@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     # --- ingest
     default_tenant: str = "default"
+    ingest_fast_path: bool = True
     ingest_max_batch: int = Field(1000, ge=1, le=100_000)
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     ingest_commit_max_alerts: int = Field(512, ge=1)

@@ -15,7 +15,9 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 
 from alert_handler import __version__
+from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
+from alert_handler.api.ingest_door import IngestFastPath
 from alert_handler.api.routes import alerts, api_keys, health
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
@@ -70,15 +72,24 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(api_keys.router)
     app.include_router(health.router)
+    if settings.ingest_fast_path:
+        app.add_middleware(IngestFastPath)
     _install_error_handlers(app)
     _install_openapi(app)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(InvalidInput)
-    async def invalid_input(_request: Request, exc: InvalidInput) -> JSONResponse:
-        return JSONResponse({"detail": exc.errors, "message": str(exc)}, status_code=422)
+    async def answer(request: Request, exc: Exception) -> JSONResponse:
+        runtime = getattr(request.app.state, "runtime", None)
+        found = error_answer(exc, runtime.metrics if runtime else None, f"{request.method} {request.url.path}")
+        if found is None:
+            raise exc
+        status, body, headers = found
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    for handled in (InvalidInput, StorageUnavailable, SQLAlchemyError, OSError):
+        app.add_exception_handler(handled, answer)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -86,17 +97,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         return JSONResponse({"detail": errors, "message": summarize(errors)}, status_code=422)
-
-    @app.exception_handler(StorageUnavailable)
-    async def storage_unavailable(_request: Request, exc: StorageUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
-
-    @app.exception_handler(SQLAlchemyError)
-    @app.exception_handler(OSError)  # a driver that cannot connect raises its own OSError, not a DBAPIError
-    async def database_error(request: Request, exc: Exception) -> JSONResponse:
-        request.app.state.runtime.metrics.database_errors.labels("api").inc()
-        logger.error("database error on {} {}: {}", request.method, request.url.path, type(exc).__name__)
-        return JSONResponse({"detail": "the database is unavailable; retry later"}, status_code=503)
 
 
 def _install_openapi(app: FastAPI) -> None:

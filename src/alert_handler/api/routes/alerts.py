@@ -6,12 +6,12 @@ import time
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from alert_handler import db
 from alert_handler.api.body import read_limited
 from alert_handler.api.deps import ReadKey, RuntimeDep, WriteKey, authenticate
+from alert_handler.api.ingest import accept
 from alert_handler.api.runtime import Runtime
 from alert_handler.api.schemas import (
     AlertDetailOut,
@@ -25,11 +25,10 @@ from alert_handler.api.schemas import (
     StatsOut,
     StatusChange,
 )
-from alert_handler.domain.alert import IngestResult, Status
+from alert_handler.domain.alert import Status
 from alert_handler.domain.matchers import MatcherError, parse_matcher
 from alert_handler.domain.severity import Severity, parse_severity
 from alert_handler.errors import InvalidInput
-from alert_handler.ingest import service
 from alert_handler.ingest.sources.native import NativeAlert
 from alert_handler.security.keys import Scope
 from alert_handler.store import alert_reads, alert_updates
@@ -59,15 +58,6 @@ _INGEST_BODY = {
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's id")]
 
 
-def _result(result: IngestResult) -> dict[str, Any]:
-    return {
-        "id": result.id,
-        "fingerprint": result.fingerprint,
-        "outcome": result.outcome.value,
-        "status": result.status.value,
-    }
-
-
 @router.post(
     "",
     openapi_extra=_INGEST_BODY,
@@ -87,26 +77,13 @@ async def create_alerts(request: Request) -> Response:
     (a repeat of an open alert), `reopened` (fired again after it was resolved: a new
     occurrence linked to the previous one) or `resolved`. Needs the `ingest` scope.
     """
-    # The hot path: no FastAPI dependencies to solve, the same checks done inline.
+    # Served by `api.ingest_door` unless INGEST_FAST_PATH=false; both call `api.ingest.accept`.
     started = time.perf_counter()
     rt: Runtime = request.app.state.runtime
     headers = request.headers
     principal = await authenticate(rt, headers.get("authorization"), headers.get("x-api-key"), Scope.INGEST)
-    settings = rt.settings
-    body = await read_limited(request, settings.ingest_max_body_bytes)
-    parsed = service.parse_native(body, max_batch=settings.ingest_max_batch)
-    alerts = service.normalize(
-        parsed,
-        tenant=principal.tenant,
-        identity_keys=settings.fingerprint_metadata_keys,
-        actor=principal.actor,
-        now=rt.clock(),
-    )
-    results = await service.ingest(rt.writer, rt.metrics, alerts)
-    if body.lstrip()[:1] == b"[":
-        content = orjson.dumps({"count": len(results), "results": [_result(r) for r in results]})
-    else:
-        content = orjson.dumps(_result(results[0]))
+    body = await read_limited(request, rt.settings.ingest_max_body_bytes)
+    content = await accept(rt, principal, body)
     rt.metrics.ingest_latency.observe(time.perf_counter() - started)
     return Response(content, media_type="application/json")
 
