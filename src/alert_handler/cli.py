@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import httpx
 import typer
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import __version__
 from alert_handler.db import create_engine
@@ -31,23 +33,39 @@ app.add_typer(config_app, name="config")
 app.add_typer(routes_app, name="routes")
 
 
+T = TypeVar("T")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _ensure_admin_key(settings: Settings) -> str | None:
+def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on a short-lived engine (commands run outside any event loop)."""
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.begin() as conn:
+                return await work(conn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _ensure_admin_key(settings: Settings) -> str | None:
     """On first start (no keys at all) create an admin key and return it, once."""
-    engine = create_engine(settings.database_url)
-    try:
-        async with engine.begin() as conn:
-            if await api_keys.count_active(conn) or (await api_keys.list_keys(conn)):
-                return None
-            _, key = await api_keys.create(
-                conn, name="admin", scopes=[Scope.ADMIN], tenant=settings.default_tenant, now=_now()
-            )
-            return key
-    finally:
-        await engine.dispose()
+
+    async def work(conn: AsyncConnection) -> str | None:
+        if await api_keys.list_keys(conn):
+            return None
+        _, key = await api_keys.create(
+            conn, name="admin", scopes=[Scope.ADMIN], tenant=settings.default_tenant, now=_now()
+        )
+        return key
+
+    return _in_transaction(settings, work)
 
 
 def _banner(settings: Settings, host: str, port: int, key: str | None) -> str:
@@ -102,7 +120,7 @@ def serve(
         )
     if migrate:
         upgrade(settings.database_url)
-    key = asyncio.run(_ensure_admin_key(settings)) if settings.auth_enabled else None
+    key = _ensure_admin_key(settings) if settings.auth_enabled else None
     typer.echo(_banner(settings, host, port, key))
     uvicorn.run(
         "alert_handler.api.main:app_factory",
@@ -137,19 +155,14 @@ def create_api_key(
     """Create an API key and print it (shown only this once)."""
     settings = get_settings()
 
-    async def run() -> str:
-        engine = create_engine(settings.database_url)
-        try:
-            async with engine.begin() as conn:
-                record, key = await api_keys.create(
-                    conn, name=name, scopes=scope, tenant=tenant or settings.default_tenant, now=_now()
-                )
-        finally:
-            await engine.dispose()
-        typer.echo(f"created key {record.id} '{record.name}' ({', '.join(record.scopes)}); store it now:", err=True)
-        return key
+    async def work(conn: AsyncConnection) -> tuple[api_keys.KeyRecord, str]:
+        return await api_keys.create(
+            conn, name=name, scopes=scope, tenant=tenant or settings.default_tenant, now=_now()
+        )
 
-    typer.echo(asyncio.run(run()))
+    record, key = _in_transaction(settings, work)
+    typer.echo(f"created key {record.id} '{record.name}' ({', '.join(record.scopes)}); store it now:", err=True)
+    typer.echo(key)
 
 
 @app.command("revoke-api-key")
@@ -159,15 +172,7 @@ def revoke_api_key(
     """Revoke an API key; requests with it get 401 from then on."""
     settings = get_settings()
 
-    async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            async with engine.begin() as conn:
-                return await api_keys.revoke(conn, key, _now())
-        finally:
-            await engine.dispose()
-
-    revoked = asyncio.run(run())
+    revoked = _in_transaction(settings, lambda conn: api_keys.revoke(conn, key, _now()))
     if not revoked:
         typer.echo(f"no active key matches {key!r}", err=True)
         raise typer.Exit(1)
@@ -179,15 +184,7 @@ def list_api_keys() -> None:
     """List API keys (never the keys themselves)."""
     settings = get_settings()
 
-    async def run() -> list[api_keys.KeyRecord]:
-        engine = create_engine(settings.database_url)
-        try:
-            async with engine.connect() as conn:
-                return await api_keys.list_keys(conn)
-        finally:
-            await engine.dispose()
-
-    for r in asyncio.run(run()):
+    for r in _in_transaction(settings, api_keys.list_keys):
         state = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
         typer.echo(f"{r.id:>4}  {r.prefix}…  {r.name:<20} {','.join(r.scopes):<24} {r.tenant:<10} {state}")
 
