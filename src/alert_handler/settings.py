@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     ingest_max_batch: int = Field(1000, ge=1, le=100_000)
     ingest_max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     ingest_commit_max_alerts: int = Field(512, ge=1)
+    ingest_commit_linger_ms: float = Field(1.0, ge=0, le=1000)
     ingest_writers: int = Field(0, ge=0, le=16)
     # NoDecode: read as "host,server" (or a JSON list), not only as JSON
     fingerprint_metadata_keys: Annotated[list[str], NoDecode] = Field(

@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         metrics = Metrics()
         writer = IngestWriter(
             engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
-            clock=clock,
+            linger=settings.ingest_commit_linger_ms / 1000, clock=clock,
         )  # fmt: skip
         await writer.start()
         # Everything made so far lives as long as the process: keep it out of the collector's
