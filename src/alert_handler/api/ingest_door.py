@@ -12,11 +12,11 @@ import time
 from typing import Any
 
 import orjson
-from fastapi import HTTPException
 from loguru import logger
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alert_handler.api.answers import error_answer
+from alert_handler.api.body import read_body
 from alert_handler.api.deps import authenticate
 from alert_handler.api.ingest import INGEST_PATH, accept
 from alert_handler.api.runtime import Runtime
@@ -36,7 +36,7 @@ class IngestFastPath:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         try:
             principal = await authenticate(rt, headers.get("authorization"), headers.get("x-api-key"), KeyScope.INGEST)
-            body = await _read_body(receive, headers.get("content-length"), rt.settings.ingest_max_body_bytes)
+            body = await read_body(receive, headers.get("content-length"), rt.settings.ingest_max_body_bytes)
             content = await accept(rt, principal, body)
         except Exception as exc:
             answer = error_answer(exc, rt.metrics, f"POST {INGEST_PATH}")
@@ -48,25 +48,6 @@ class IngestFastPath:
             return
         rt.metrics.ingest_latency.observe(time.perf_counter() - started)
         await _respond(send, 200, content, {})
-
-
-async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
-    too_large = HTTPException(413, f"request body is larger than the limit of {limit} bytes")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise HTTPException(400, "the client went away before sending the whole body")
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _respond(send: Send, status: int, content: bytes, extra: dict[str, Any]) -> None:
