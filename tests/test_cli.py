@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from alert_handler.security.keys import hash_key
 from alert_handler.settings import get_settings
 from alert_handler.store.migrate import head_revision
 from alert_handler.store.tables import api_keys_table
-from tests.conftest import make_api
+from tests.conftest import free_port, make_api
 
 KEY = re.compile(r"ah_[A-Za-z0-9_-]{43}")
 COMMANDS = ("serve", "migrate", "create-api-key", "revoke-api-key", "list-api-keys", "send-test-alert", "version")
@@ -197,18 +196,12 @@ def test_revoke_unknown_key_exits_1(database_url: str) -> None:
 
 
 def test_send_test_alert_to_nothing_exits_2(database_url: str) -> None:
-    result = run(database_url, "send-test-alert", "--api-key", "ah_x", "--url", f"http://127.0.0.1:{_free_port()}")
+    result = run(database_url, "send-test-alert", "--api-key", "ah_x", "--url", f"http://127.0.0.1:{free_port()}")
     assert result.exit_code == 2
     assert "could not reach" in result.stderr
 
 
 # --- serve, for real ---------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -222,7 +215,7 @@ class Served:
 
 
 def _serve(database_url: str, workdir: Path, name: str, **env: str) -> Served:
-    port = _free_port()
+    port = free_port()
     log = workdir / f"{name}.log"
     environment = {
         **os.environ,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from alert_handler.domain.severity import Severity
 from alert_handler.ingest.writer import _is_transient
 from alert_handler.store.alert_writes import store_batch
 from alert_handler.store.tables import alerts_table, events_table
+from tests.conftest import free_port
 
 ENGINES = 4  # "processes"
 TASKS_PER_ENGINE = 4  # concurrent transactions in each
@@ -248,12 +248,6 @@ REQUESTS_PER_SERVER = 12
 HTTP_FINGERPRINTS = 10
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -309,7 +303,7 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
         for index in range(SERVERS):
-            started.append(_start(database_url, _free_port(), tmp_path / f"server-{index}.log"))
+            started.append(_start(database_url, free_port(), tmp_path / f"server-{index}.log"))
         yield started
     finally:
         for server in started:
