@@ -80,15 +80,22 @@ def server_databases() -> Iterator[dict[str, str | Exception]]:
             asyncio.run(_admin_execute(admin_url, [drop]))
 
 
+# Children before parents, for the DELETEs of SQLite and MariaDB.
+TABLES = (
+    "notifications", "group_members", "alert_groups", "alert_events", "alerts", "api_keys", "silences",
+    "config_objects",
+)  # fmt: skip
+
+
 async def _reset(url: str) -> None:
     """Empty every table of an already-migrated database."""
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                await conn.execute(text("TRUNCATE alert_events, alerts, api_keys RESTART IDENTITY CASCADE"))
+                await conn.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
             else:
-                for table in ("alert_events", "alerts", "api_keys"):
+                for table in TABLES:
                     await conn.execute(text(f"DELETE FROM {table}"))
     finally:
         await engine.dispose()

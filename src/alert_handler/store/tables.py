@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alert_handler.store.types import BigId, Json, UTCDateTime
@@ -68,6 +68,15 @@ class Alert(Base):
     # Work owed by the processing pipeline; set in the same transaction as the change.
     pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by processing (rules, routes, muting): see processing/ and GET /alerts/{id}/explain.
+    owner: Mapped[str | None] = mapped_column(String(255))
+    team: Mapped[str | None] = mapped_column(String(255))
+    # What holds the alert back from notification: [{"kind": "silence", "id": ...}, ...]; NULL when nothing.
+    suppressed_by: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    escalation_policy: Mapped[str | None] = mapped_column(String(255))
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    escalation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # Fingerprint first: it is what ingest looks up, and it stays selective before statistics exist.
@@ -84,6 +93,12 @@ class Alert(Base):
             "pending_since",
             postgresql_where=text("pending_since IS NOT NULL"),
             sqlite_where=text("pending_since IS NOT NULL"),
+        ),
+        Index(
+            "ix_alerts_escalation_due_at",
+            "escalation_due_at",
+            postgresql_where=text("escalation_due_at IS NOT NULL"),
+            sqlite_where=text("escalation_due_at IS NOT NULL"),
         ),
         _postgresql_only(
             Index(
@@ -132,7 +147,124 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SilenceRow(Base):
+    __tablename__ = "silences"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    matchers: Mapped[list[str]] = mapped_column(Json)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_silences_tenant_ends_at", "tenant", "ends_at"),)
+
+
+class AlertGroup(Base):
+    """Alerts of one route and receiver that share the values of the route's group_by labels.
+
+    `next_flush_at` is the scheduled work (NULL: nothing owed). The notified_* columns are the
+    notification log of Alertmanager's nflog: what the receiver was last told, and when."""
+
+    __tablename__ = "alert_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    group_key: Mapped[str] = mapped_column(String(64), unique=True)
+    route_path: Mapped[str] = mapped_column(String(1024))
+    receiver: Mapped[str] = mapped_column(String(255))
+    labels: Mapped[dict[str, str]] = mapped_column(Json)
+    group_wait_s: Mapped[float] = mapped_column(Float)
+    group_interval_s: Mapped[float] = mapped_column(Float)
+    repeat_interval_s: Mapped[float] = mapped_column(Float)
+    next_flush_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified_firing: Mapped[list[int] | None] = mapped_column(Json)
+    notified_resolved: Mapped[list[int] | None] = mapped_column(Json)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_alert_groups_next_flush_at",
+            "next_flush_at",
+            postgresql_where=text("next_flush_at IS NOT NULL"),
+            sqlite_where=text("next_flush_at IS NOT NULL"),
+        ),
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(BigId, ForeignKey("alert_groups.id", ondelete="CASCADE"), primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_group_members_alert_id", "alert_id"),)
+
+
+class Notification(Base):
+    """One message owed to one receiver (the outbox): decided in the transaction that updates the
+    notification log, delivered after it, retried with backoff, `dead` after its deadline.
+    `dedup_key` is unique, so a second worker deciding the same notification inserts nothing."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    group_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alert_groups.id", ondelete="SET NULL"))
+    receiver: Mapped[str] = mapped_column(String(255))
+    group_labels: Mapped[dict[str, str]] = mapped_column(Json)
+    firing: Mapped[list[int]] = mapped_column(Json)
+    resolved: Mapped[list[int]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_notifications_next_attempt_at",
+            "next_attempt_at",
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+        ),
+        Index("ix_notifications_status_id", "status", "id"),
+    )
+
+
+class ConfigObject(Base):
+    """Configuration made through the API (receivers, routes, rules, ...); the file's are not stored."""
+
+    __tablename__ = "config_objects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_config_objects_kind_name"),)
+
+
 # Core `Table` handles for the repositories, which use SQLAlchemy Core for speed.
 alerts_table = cast(Table, Alert.__table__)
 events_table = cast(Table, AlertEvent.__table__)
 api_keys_table = cast(Table, ApiKey.__table__)
+silences_table = cast(Table, SilenceRow.__table__)
+groups_table = cast(Table, AlertGroup.__table__)
+members_table = cast(Table, GroupMember.__table__)
+notifications_table = cast(Table, Notification.__table__)
+config_objects_table = cast(Table, ConfigObject.__table__)
