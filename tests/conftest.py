@@ -165,7 +165,10 @@ class Api:
 
 
 async def make_api(database_url: str, **overrides: object) -> AsyncIterator[Api]:
-    settings = Settings(database_url=database_url, _env_file=None, **overrides)  # type: ignore[call-arg]
+    """The app with an admin key. Processing is off unless `worker_mode` says otherwise, so tests
+    of storage see only what ingest wrote."""
+    overrides.setdefault("worker_mode", "off")
+    settings = Settings(database_url=database_url, _env_file=None, **overrides)  # type: ignore[arg-type]
     app = create_app(settings)
     engine = create_engine(database_url)
     async with engine.begin() as conn:

@@ -259,7 +259,7 @@ def config_check(
 ) -> None:
     """Validate a configuration file (like `amtool check-config`): a summary and exit 0, or
     each problem as FILE: PATH: what is wrong, and exit 1."""
-    path = file or Path(get_settings().config_file)
+    path = file or get_settings().resolved_config_file
     config = _load_or_exit(path)
     typer.echo(f"{path}: SUCCESS\nFound:")
     for line in _summary(config):
@@ -293,7 +293,7 @@ def routes_test(
         if not sep or not name.strip():
             raise typer.BadParameter(f"{pair!r} is not label=value", param_hint="LABELS")
         alert[name.strip()] = value
-    config = _load_or_exit(config_file or Path(get_settings().config_file))
+    config = _load_or_exit(config_file or get_settings().resolved_config_file)
     matches = Route.build(config.route).match(alert)
     for match in matches:
         typer.echo(_describe(match))

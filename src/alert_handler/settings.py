@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+DEFAULT_CONFIG_FILE = "config/alert-handler.example.yaml"
 DEFAULT_IDENTITY_KEYS = ("host", "server", "instance", "service", "resource")
 
 
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     access_log: bool = False
     auth_enabled: bool = True
-    config_file: str = "config/alert-handler.example.yaml"
+    config_file: str = DEFAULT_CONFIG_FILE
 
     # --- storage
     database_url: str = "sqlite:///./alert_handler.db"
@@ -45,6 +47,15 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_IDENTITY_KEYS)
     )
     api_key_cache_seconds: float = Field(5.0, ge=0)
+
+    # --- processing: "embedded" runs it in the API process; "celery" hands it to Celery workers
+    # on BROKER_URL; "auto" picks celery when BROKER_URL is set; "off" stores alerts only.
+    worker_mode: Literal["auto", "embedded", "celery", "off"] = "auto"
+    broker_url: str = ""
+    scheduler_tick_seconds: float = Field(1.0, gt=0, le=60)
+    processing_batch: int = Field(500, ge=1, le=10_000)
+    notify_deadline_seconds: float = Field(3600.0, gt=0)
+    notify_lease_seconds: float = Field(60.0, gt=0)
 
     # --- notification channels (used by the receivers built from these settings)
     smtp_server: str = ""
@@ -78,6 +89,20 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def resolved_config_file(self) -> Path:
+        """CONFIG_FILE; when it is the default and not found here, the example shipped in the package."""
+        path = Path(self.config_file)
+        if not path.exists() and self.config_file == DEFAULT_CONFIG_FILE:
+            return Path(__file__).with_name("defaults") / "alert-handler.example.yaml"
+        return path
+
+    @property
+    def effective_worker_mode(self) -> str:
+        if self.worker_mode == "auto":
+            return "celery" if self.broker_url else "embedded"
+        return self.worker_mode
 
     @property
     def effective_writers(self) -> int:

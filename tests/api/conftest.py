@@ -35,7 +35,8 @@ class Clock:
 
 
 async def make_clocked_api(database_url: str, clock: Clock, **overrides: Any) -> AsyncIterator[Api]:
-    settings = Settings(database_url=database_url, _env_file=None, **overrides)  # type: ignore[call-arg]
+    overrides.setdefault("worker_mode", "off")
+    settings = Settings(database_url=database_url, _env_file=None, **overrides)
     app = create_app(settings, clock=clock)
     engine = create_engine(database_url)
     async with engine.begin() as conn:

@@ -25,7 +25,11 @@ from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
 from alert_handler.ingest.sources.native import NativeAlert
 from alert_handler.ingest.writer import Clock, IngestWriter, utcnow
 from alert_handler.metrics import Metrics
+from alert_handler.processing.channel_pool import ChannelPool
+from alert_handler.processing.pipeline import Pipeline, StaticSnapshot, limits_from
+from alert_handler.routing.config import load_config
 from alert_handler.settings import Settings
+from alert_handler.worker.modes import worker_for
 
 DESCRIPTION = """
 Receives alerts, de-duplicates them, and keeps their history.
@@ -36,6 +40,8 @@ Scopes: `ingest` (send alerts), `read`, `write` (acknowledge, resolve, notes), `
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+    snapshot = StaticSnapshot.of(load_config(settings.resolved_config_file))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
@@ -46,19 +52,27 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
             linger=settings.ingest_commit_linger_ms / 1000, clock=clock,
         )  # fmt: skip
+        pipeline = Pipeline(
+            engine, lambda: snapshot, ChannelPool(), clock, limits_from(settings), external_url=settings.public_url
+        )
+        worker = worker_for(settings, pipeline)
+        writer.on_commit = lambda results: worker.wake([r.id for r in results])
         await writer.start()
+        await worker.start()
         # Everything made so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise rescan it all and show up as latency spikes under load.
         gc.collect()
         gc.freeze()
         app.state.runtime = Runtime(
-            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock
+            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock, worker
         )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
             yield
         finally:
             await writer.stop()
+            await worker.stop()
+            await pipeline.channels.close()
             await engine.dispose()
 
     app = FastAPI(

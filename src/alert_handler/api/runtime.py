@@ -11,6 +11,7 @@ from alert_handler.api.auth import KeyCache
 from alert_handler.ingest.writer import Clock, IngestWriter
 from alert_handler.metrics import Metrics
 from alert_handler.settings import Settings
+from alert_handler.worker.modes import Worker
 
 
 @dataclass(slots=True)
@@ -21,6 +22,7 @@ class Runtime:
     metrics: Metrics
     keys: KeyCache
     clock: Clock
+    worker: Worker
 
 
 async def runtime(request: Request) -> Runtime:  # async: FastAPI would run a plain def in a thread

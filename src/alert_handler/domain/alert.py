@@ -35,6 +35,12 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     NOTE = "note"
+    ROUTED = "routed"
+    SUPPRESSED = "suppressed"
+    UNSUPPRESSED = "unsuppressed"
+    NOTIFIED = "notified"
+    NOTIFICATION_FAILED = "notification_failed"
+    ESCALATED = "escalated"
 
 
 @dataclass(slots=True)

@@ -50,6 +50,7 @@ class IngestWriter:
         writers: int = 1,
         linger: float = 0.0,
         clock: Clock = utcnow,
+        on_commit: Callable[[list[IngestResult]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._metrics = metrics
@@ -57,6 +58,7 @@ class IngestWriter:
         self._writers = writers
         self._linger = linger
         self._clock = clock
+        self.on_commit = on_commit
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -131,6 +133,8 @@ class IngestWriter:
                 logger.opt(exception=exc).error("ingest commit failed ({} alerts)", len(alerts))
                 raise StorageUnavailable("the database did not accept the alerts; retry later") from exc
             self._metrics.commit_size.observe(len(alerts))
+            if self.on_commit is not None:
+                self.on_commit(results)
             return results
         raise AssertionError("unreachable")
 

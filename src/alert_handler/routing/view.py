@@ -36,7 +36,7 @@ class AlertView:
     team: str | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AlertView:
+    def from_row(cls, row: Mapping[Any, Any]) -> AlertView:
         """From a row of the alerts table (its `metadata` column read as `metadata`)."""
         return cls(
             id=row["id"],

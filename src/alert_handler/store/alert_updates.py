@@ -48,6 +48,8 @@ async def change_status(
     if not decision.allowed or decision.event is None:
         return UpdateOutcome(found=True, refused=decision.reason)
     values: dict[str, Any] = {"status": target.value, "updated_at": now, "pending_since": now}
+    if target in (Status.ACKNOWLEDGED, Status.RESOLVED):
+        values["escalation_due_at"] = None  # acknowledging or resolving stops escalation
     if target is Status.ACKNOWLEDGED:
         values.update(acknowledged_by=actor, acknowledged_at=now)
     elif target is Status.RESOLVED:

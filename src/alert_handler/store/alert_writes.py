@@ -69,7 +69,7 @@ async def _round(
     for key in lost:
         del plans[key]  # another writer created it first: plan these arrivals again next round
     changes = sorted((plan.change for plan in plans.values() if plan.change), key=lambda c: c.id)
-    refreshes = [_refresh_row(open_rows, c, now) for c in changes if c.latest is not None]
+    refreshes = [_refresh_row(c, now) for c in changes if c.latest is not None]
     if refreshes:
         await bulk.refresh(refreshes)
     resolves = [_resolve_row(c, now) for c in changes if c.resolved_by is not None]
@@ -153,17 +153,17 @@ def _creation_row(creation: Creation, now: datetime) -> dict[str, Any]:
     }
 
 
-def _refresh_row(open_rows: dict[str, OpenState], change: Change, now: datetime) -> dict[str, Any]:
+def _refresh_row(change: Change, now: datetime) -> dict[str, Any]:
     latest = change.latest
     assert latest is not None
-    stored = open_rows[latest.active_key]
     return {
         "id": change.id,
         **_content(latest),
         "ends_at": latest.ends_at,
         "severity": latest.severity.value,
         "duplicates": change.duplicates,
-        "pending_since": now if latest.severity != stored.severity else None,
+        # Processed again: rules may read what changed (metadata, severity) and restore enrichment.
+        "pending_since": now,
         "now": now,
     }
 

@@ -94,6 +94,13 @@ class Alert(Base):
             postgresql_where=text("pending_since IS NOT NULL"),
             sqlite_where=text("pending_since IS NOT NULL"),
         ),
+        # Open alerts by ends_at: the scheduler resolves those whose sender stopped re-sending them.
+        Index(
+            "ix_alerts_ends_at_open",
+            "ends_at",
+            postgresql_where=text("active_key IS NOT NULL"),
+            sqlite_where=text("active_key IS NOT NULL"),
+        ),
         Index(
             "ix_alerts_escalation_due_at",
             "escalation_due_at",

@@ -235,6 +235,7 @@ async def _change_status(
         raise HTTPException(404, f"alert {alert_id} not found")
     if outcome.refused:
         raise HTTPException(409, outcome.refused)
+    rt.worker.wake([alert_id])
     return await _detail(rt, principal.tenant, alert_id)
 
 

@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _partial(column: str) -> dict[str, sa.TextClause]:
+def _partial(column: str) -> dict[str, Any]:
     where = sa.text(f"{column} IS NOT NULL")
     return {"postgresql_where": where, "sqlite_where": where}
 
@@ -33,6 +34,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("escalation_policy", sa.String(255), nullable=True))
         batch.add_column(sa.Column("escalation_step", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("escalation_due_at", UTCDateTime(), nullable=True))
+    open_only = sa.text("active_key IS NOT NULL")
+    op.create_index("ix_alerts_ends_at_open", "alerts", ["ends_at"], postgresql_where=open_only, sqlite_where=open_only)
     op.create_index("ix_alerts_escalation_due_at", "alerts", ["escalation_due_at"], **_partial("escalation_due_at"))
 
     op.create_table(
@@ -138,6 +141,7 @@ def downgrade() -> None:
     op.drop_table("alert_groups")
     op.drop_table("silences")
     op.drop_index("ix_alerts_escalation_due_at", table_name="alerts")
+    op.drop_index("ix_alerts_ends_at_open", table_name="alerts")
     with op.batch_alter_table("alerts") as batch:
         for column in ("escalation_due_at", "escalation_step", "escalation_policy", "explanation"):
             batch.drop_column(column)

@@ -1,0 +1,55 @@
+"""Channel types by name: the built-ins plus any installed under the entry point group
+`alert_handler.channels` (a third party adds one without touching this file)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, Protocol, cast
+
+from pydantic import ValidationError
+
+from alert_handler.channels.base import Channel, ChannelSettings
+from alert_handler.channels.log import LogChannel
+from alert_handler.channels.webhook import WebhookChannel
+
+ENTRY_POINT_GROUP = "alert_handler.channels"
+
+
+class ChannelFactory(Protocol):
+    name: str
+    Settings: type[ChannelSettings]
+
+    def __call__(self, settings: Any) -> Channel: ...
+
+
+BUILTIN: dict[str, ChannelFactory] = {
+    "log": cast(ChannelFactory, LogChannel),
+    "webhook": cast(ChannelFactory, WebhookChannel),
+}
+
+
+@cache
+def channel_types() -> Mapping[str, ChannelFactory]:
+    found = dict(BUILTIN)
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(point.name, point.load())
+    return found
+
+
+def check_settings(channel_type: str, settings: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems with a receiver's settings, as (path inside `settings`, message); empty when valid."""
+    factory = channel_types().get(channel_type)
+    if factory is None:
+        return [((), f"unknown channel type {channel_type!r}")]
+    try:
+        factory.Settings.model_validate(dict(settings))
+    except ValidationError as exc:
+        return [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
+    return []
+
+
+def build(channel_type: str, settings: Mapping[str, Any]) -> Channel:
+    factory = channel_types()[channel_type]
+    return factory(factory.Settings.model_validate(dict(settings)))

@@ -1,0 +1,1 @@
+"""Escalation policies: who is told next while an alert fires unacknowledged."""

@@ -1,0 +1,80 @@
+"""What mutes alerts right now: silences in force and the inhibition index, loaded per tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alert_handler.domain.alert import Status
+from alert_handler.domain.matchers import parse_matcher
+from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule
+from alert_handler.muting.silences import Silence
+from alert_handler.muting.status import MuteStatus, mute_status
+from alert_handler.routing.models import Config
+from alert_handler.routing.view import AlertView
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import silences_table as silences
+
+
+def silence_from_row(row: Any) -> Silence:
+    return Silence(
+        id=row.id,
+        matchers=[parse_matcher(m) for m in row.matchers],
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        created_by=row.created_by,
+        comment=row.comment,
+        updated_at=row.updated_at,
+    )
+
+
+def inhibit_rules(config: Config) -> list[InhibitRule]:
+    return [
+        InhibitRule(tuple(r.source_matchers), tuple(r.target_matchers), tuple(r.equal), name=f"inhibit_rules[{i}]")
+        for i, r in enumerate(config.inhibit_rules)
+    ]
+
+
+@dataclass(slots=True)
+class Mutes:
+    """The silences in force and the firing alerts that can inhibit, for one tenant."""
+
+    silences: list[Silence]
+    inhibitions: InhibitionIndex
+
+    def status(self, view: AlertView, now: datetime) -> MuteStatus:
+        return mute_status(view.match_labels(), self.silences, self.inhibitions, now)
+
+
+async def load_mutes(conn: AsyncConnection, config: Config, tenants: Iterable[str], now: datetime) -> dict[str, Mutes]:
+    found: dict[str, Mutes] = {}
+    rules = inhibit_rules(config)
+    for tenant in sorted(set(tenants)):
+        rows = await conn.execute(select(silences).where(silences.c.tenant == tenant, silences.c.ends_at >= now))
+        in_force = [silence_from_row(r) for r in rows]
+        sources: Sequence[dict[str, str]] = []
+        if rules:
+            firing = await conn.execute(
+                select(alerts).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
+            )
+            sources = [AlertView.from_row(r._mapping).match_labels() for r in firing]
+        found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources))
+    return found
+
+
+def marks(status: MuteStatus, rule: str | None = None) -> list[dict[str, Any]]:
+    """The alert's `suppressed_by` column: every reason it is not notified, most deliberate first."""
+    found: list[dict[str, Any]] = []
+    if rule:
+        found.append({"kind": "rule", "id": rule})
+    found += [{"kind": "silence", "id": s} for s in status.silenced_by]
+    found += [
+        {"kind": "inhibition", "id": i.rule.name, "source_fingerprint": i.source_fingerprint}
+        for i in status.inhibited_by
+    ]
+    return found

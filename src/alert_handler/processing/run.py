@@ -1,0 +1,79 @@
+"""The two entry points both worker modes call: `run_once` right after alerts are stored, `tick`
+on a schedule (and as the sweeper that finds whatever work nobody finished)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alert_handler import db
+from alert_handler.processing.deliver import Delivered, deliver
+from alert_handler.processing.flush import flush
+from alert_handler.processing.pipeline import Pipeline
+from alert_handler.processing.process import process
+from alert_handler.processing.sweeps import escalate, refresh_marks, resolve_expired, silences_changed
+
+
+@dataclass(slots=True)
+class Report:
+    processed: int = 0
+    notifications: list[int] = field(default_factory=list)
+    delivered: Delivered = field(default_factory=Delivered)
+    escalated: int = 0
+    expired: int = 0
+    remarked: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.processed or self.notifications or self.expired)
+
+
+async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> Report:
+    """Process owed alerts (these, or any), flush the groups that fell due, send what that decided."""
+    report = Report()
+    snapshot = pipeline.snapshot()
+    now = pipeline.clock()
+    async with db.write(pipeline.engine) as conn:
+        processed = await process(conn, snapshot, now, ids=alert_ids, limit=pipeline.limits.batch)
+        if processed.due_groups:
+            report.notifications = await flush(
+                conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups
+            )
+    report.processed = len(processed.alert_ids)
+    if report.notifications:
+        report.delivered = await deliver(pipeline, ids=report.notifications)
+    return report
+
+
+@dataclass(slots=True)
+class TickState:
+    """What a process remembers between ticks (when it last looked at silences)."""
+
+    silences_checked_at: datetime | None = None
+
+
+async def tick(pipeline: Pipeline, state: TickState) -> Report:
+    """Everything time brings due: owed alerts nobody processed, group flushes, escalation steps,
+    expired alerts, stale mute marks, notifications to (re)try."""
+    report = await run_once(pipeline)
+    snapshot = pipeline.snapshot()
+    now = pipeline.clock()
+    async with db.write(pipeline.engine) as conn:
+        report.expired = len(await resolve_expired(conn, pipeline.limits, now))
+    async with db.write(pipeline.engine) as conn:
+        report.notifications += await flush(conn, snapshot, pipeline.channels, pipeline.limits, now)
+    async with db.write(pipeline.engine) as conn:
+        made = await escalate(conn, snapshot, pipeline.limits, now)
+        report.escalated = len(made)
+        report.notifications += made
+    since = state.silences_checked_at
+    async with db.write(pipeline.engine) as conn:
+        if since is None or await silences_changed(conn, since, now):
+            report.remarked = await refresh_marks(conn, snapshot, pipeline.limits, now)
+    state.silences_checked_at = now
+    delivered = await deliver(pipeline)
+    report.delivered.sent += delivered.sent
+    report.delivered.retrying += delivered.retrying
+    report.delivered.dead += delivered.dead
+    return report

@@ -1,0 +1,115 @@
+"""Alert groups, their members and their notification log (columns notified_*)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, and_, bindparam, delete, select, tuple_, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import Table
+
+from alert_handler.store.locking import claim
+from alert_handler.store.tables import alerts_table as alerts
+from alert_handler.store.tables import groups_table as groups
+from alert_handler.store.tables import members_table as members
+
+
+def insert_ignoring_conflicts(conn: AsyncConnection, table: Table) -> Insert:
+    """INSERT that skips rows colliding with a unique key (another worker made them first)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return mysql.insert(table).prefix_with("IGNORE")
+
+
+async def ensure(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Make the groups that do not exist yet; the id of every group by its key.
+
+    Rows go in key order, so two workers making the same new groups queue instead of deadlocking.
+    """
+    if not rows:
+        return {}
+    ordered = sorted(rows, key=lambda r: r["group_key"])
+    await conn.execute(insert_ignoring_conflicts(conn, groups), ordered)
+    keys = [r["group_key"] for r in ordered]
+    found = await conn.execute(select(groups.c.group_key, groups.c.id).where(groups.c.group_key.in_(keys)))
+    return {key: id_ for key, id_ in found}
+
+
+async def add_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]], now: datetime) -> None:
+    rows = [{"group_id": g, "alert_id": a, "added_at": now} for g, a in sorted(set(pairs))]
+    if rows:
+        await conn.execute(insert_ignoring_conflicts(conn, members), rows)
+
+
+async def wake_idle(conn: AsyncConnection, first_flush: dict[int, datetime]) -> None:
+    """Schedule the first flush of groups that had nothing owed (new, or emptied earlier)."""
+    if not first_flush:
+        return
+    statement = (
+        update(groups)
+        .where(groups.c.id == bindparam("_id"), groups.c.next_flush_at.is_(None))
+        .values(next_flush_at=bindparam("_at"))
+    )
+    await conn.execute(statement, [{"_id": g, "_at": at} for g, at in sorted(first_flush.items())])
+
+
+async def claim_due(
+    conn: AsyncConnection, now: datetime, *, ids: Sequence[int] | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    query = select(groups).where(groups.c.next_flush_at <= now)
+    if ids is not None:
+        query = query.where(groups.c.id.in_(ids))
+    query = query.order_by(groups.c.next_flush_at, groups.c.id).limit(limit)
+    return [dict(r._mapping) for r in await conn.execute(claim(query, conn))]
+
+
+async def member_alerts(conn: AsyncConnection, group_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Each member alert with its group id (`group_id`)."""
+    if not group_ids:
+        return []
+    query = (
+        select(members.c.group_id, alerts)
+        .join(alerts, alerts.c.id == members.c.alert_id)
+        .where(members.c.group_id.in_(group_ids))
+        .order_by(members.c.group_id, alerts.c.id)
+    )
+    return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def remove_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]]) -> None:
+    pairs = sorted(set(pairs))
+    if pairs:
+        await conn.execute(delete(members).where(tuple_(members.c.group_id, members.c.alert_id).in_(pairs)))
+
+
+async def record_flush(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Per group: next_flush_at, and (when it was told something) the notification log entry."""
+    if not rows:
+        return
+    statement = (
+        update(groups)
+        .where(groups.c.id == bindparam("_id"))
+        .values(
+            next_flush_at=bindparam("_next"),
+            notified_firing=bindparam("_firing", type_=groups.c.notified_firing.type),
+            notified_resolved=bindparam("_resolved", type_=groups.c.notified_resolved.type),
+            notified_at=bindparam("_at", type_=groups.c.notified_at.type),
+            updated_at=bindparam("_now", type_=groups.c.updated_at.type),
+        )
+    )
+    await conn.execute(statement, list(rows))
+
+
+async def groups_of_alert(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:
+    query = (
+        select(groups)
+        .join(members, and_(members.c.group_id == groups.c.id, members.c.alert_id == alert_id))
+        .order_by(groups.c.id)
+    )
+    return [dict(r._mapping) for r in await conn.execute(query)]

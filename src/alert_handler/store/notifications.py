@@ -1,0 +1,126 @@
+"""The notification outbox: rows decided with the notification log, claimed by a sender.
+
+A claimable row has `next_attempt_at <= now` and is `pending`, or `sending` with an expired
+lease (its sender died: `next_attempt_at` holds the lease's end while it is `sending`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alert_handler.store.groups import insert_ignoring_conflicts
+from alert_handler.store.locking import claim
+from alert_handler.store.tables import notifications_table as notifications
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"
+    SKIPPED = "skipped"
+
+
+async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert notifications; one whose dedup_key exists already is skipped. The ids inserted."""
+    if not rows:
+        return []
+    keys = [r["dedup_key"] for r in rows]
+    await conn.execute(insert_ignoring_conflicts(conn, notifications), sorted(rows, key=lambda r: r["dedup_key"]))
+    found = await conn.execute(
+        select(notifications.c.id).where(
+            notifications.c.dedup_key.in_(keys), notifications.c.status == NotificationStatus.PENDING.value
+        )
+    )
+    return sorted(found.scalars())
+
+
+def new_row(
+    *,
+    tenant: str,
+    dedup_key: str,
+    kind: str,
+    receiver: str,
+    group_id: int | None,
+    group_labels: dict[str, str],
+    firing: Sequence[int],
+    resolved: Sequence[int],
+    now: datetime,
+    deadline: timedelta,
+) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "dedup_key": dedup_key,
+        "kind": kind,
+        "group_id": group_id,
+        "receiver": receiver,
+        "group_labels": group_labels,
+        "firing": sorted(firing),
+        "resolved": sorted(resolved),
+        "status": NotificationStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "deadline": now + deadline,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+async def claim_due(
+    conn: AsyncConnection, now: datetime, lease: timedelta, *, ids: Sequence[int] | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Take due notifications for `lease`; the caller sends them after committing this."""
+    query = select(notifications).where(
+        notifications.c.next_attempt_at <= now,
+        notifications.c.status.in_((NotificationStatus.PENDING.value, NotificationStatus.SENDING.value)),
+    )
+    if ids is not None:
+        query = query.where(notifications.c.id.in_(ids))
+    query = query.order_by(notifications.c.next_attempt_at, notifications.c.id).limit(limit)
+    rows = [dict(r._mapping) for r in await conn.execute(claim(query, conn))]
+    if rows:
+        until = now + lease
+        await conn.execute(
+            update(notifications)
+            .where(notifications.c.id.in_([r["id"] for r in rows]))
+            .values(
+                status=NotificationStatus.SENDING.value,
+                next_attempt_at=until,
+                lease_until=until,
+                attempts=notifications.c.attempts + 1,
+            )
+        )
+        for row in rows:
+            row["attempts"] += 1
+    return rows
+
+
+async def finish(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
+    """Record each attempt: keys _id, _status, _next (retry time or None), _error, _sent_at."""
+    if not outcomes:
+        return
+    statement = (
+        update(notifications)
+        .where(notifications.c.id == bindparam("_id"))
+        .values(
+            status=bindparam("_status"),
+            next_attempt_at=bindparam("_next", type_=notifications.c.next_attempt_at.type),
+            lease_until=None,
+            last_error=bindparam("_error"),
+            sent_at=bindparam("_sent_at", type_=notifications.c.sent_at.type),
+        )
+    )
+    await conn.execute(statement, list(outcomes))
+
+
+async def counts(conn: AsyncConnection) -> dict[str, int]:
+    query = select(notifications.c.status, func.count()).group_by(notifications.c.status)
+    return {status: n for status, n in await conn.execute(query)}

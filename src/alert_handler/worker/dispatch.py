@@ -1,0 +1,62 @@
+"""WORKER_MODE=celery, API side: after a commit, send a task carrying the new alerts' ids.
+
+Publishing happens on one background thread (Celery's client is blocking), ids that arrive
+meanwhile go out together. If the broker is down the alerts are already stored with their work
+owed: the failure is logged (once per outage) and the scheduler's tick picks the work up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from loguru import logger
+
+from alert_handler.settings import Settings
+
+_CHUNK = 500
+
+
+class CeleryDispatch:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pending: list[int] = []
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._broker_down = False
+
+    def wake(self, alert_ids: Sequence[int] = ()) -> None:
+        self._pending.extend(alert_ids)
+        self._ready.set()
+
+    async def start(self) -> None:
+        from alert_handler.worker import tasks  # imports Celery only in this mode
+
+        self._send = tasks.process_alerts.apply_async
+        self._task = asyncio.create_task(self._publish_loop(), name="celery-dispatch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _publish_loop(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            ids, self._pending = self._pending, []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                try:
+                    await asyncio.to_thread(self._send, args=[chunk], retry=False)
+                except Exception as exc:
+                    if not self._broker_down:
+                        logger.warning(
+                            "broker unreachable ({}); the scheduler will process the alerts", type(exc).__name__
+                        )
+                    self._broker_down = True
+                    break
+                else:
+                    if self._broker_down:
+                        logger.info("broker reachable again")
+                    self._broker_down = False

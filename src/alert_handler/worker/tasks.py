@@ -1,0 +1,58 @@
+"""Celery tasks: thin, they call the same services as the embedded worker.
+
+Each worker process keeps one event loop, one engine and one pipeline, made on its first task
+(after the fork), and runs the async services on that loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+
+from alert_handler.processing.run import TickState, run_once, tick
+from alert_handler.worker.app import PROCESS_TASK, TICK_TASK, celery_app
+from alert_handler.worker.context import WorkerContext
+
+_context: WorkerContext | None = None
+
+
+def _run(make: Any) -> Any:
+    global _context
+    if _context is None:
+        _context = WorkerContext.create()
+    return _context.run(make(_context))
+
+
+@celery_app.task(name=PROCESS_TASK)  # type: ignore[untyped-decorator]
+def process_alerts(alert_ids: list[int]) -> int:
+    """Process these alerts (those still owed) and send what their groups decided."""
+
+    async def work(ctx: WorkerContext) -> int:
+        await ctx.refresh_config()
+        report = await run_once(ctx.pipeline, alert_ids=alert_ids)
+        return report.processed
+
+    done: int = _run(work)
+    return done
+
+
+@celery_app.task(name=TICK_TASK)  # type: ignore[untyped-decorator]
+def scheduler_tick() -> dict[str, int]:
+    """The schedule's work, and the sweep for anything owed that no task finished."""
+
+    async def work(ctx: WorkerContext) -> dict[str, int]:
+        await ctx.refresh_config()
+        report = await tick(ctx.pipeline, ctx.tick_state)
+        if report.busy:
+            logger.info(
+                "tick: {} processed, {} notifications, {} sent, {} escalated, {} expired",
+                report.processed, len(report.notifications), report.delivered.sent, report.escalated, report.expired,
+            )  # fmt: skip
+        return {"processed": report.processed, "sent": report.delivered.sent}
+
+    found: dict[str, int] = _run(work)
+    return found
+
+
+__all__ = ["TickState", "process_alerts", "scheduler_tick"]
