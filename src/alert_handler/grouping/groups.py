@@ -2,7 +2,7 @@
 
 As Alertmanager's dispatcher: a group is the route, its receiver and the values of the route's
 `group_by` labels (all labels with `...`; none: one group for the route). A new group is
-flushed `group_wait` after it was made, or at once when its first alert started longer than
+flushed `group_wait` after its first alert was received, or at once when its first alert started longer than
 `group_wait` ago (that alert has waited already); afterwards every `group_interval`.
 """
 
@@ -29,7 +29,10 @@ def group_key(tenant: str, route_path: str, receiver: str, labels: Mapping[str, 
     return hashlib.sha256(identity).hexdigest()
 
 
-def first_flush_at(now: datetime, starts_at: datetime | None, settings: GroupSettings) -> datetime:
+def first_flush_at(
+    now: datetime, received_at: datetime, starts_at: datetime | None, settings: GroupSettings
+) -> datetime:
+    """group_wait counts from when the alert was received, even if processing ran late."""
     if starts_at is not None and starts_at + settings.group_wait < now:
         return now
-    return now + settings.group_wait
+    return max(now, received_at + settings.group_wait)

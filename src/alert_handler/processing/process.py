@@ -112,7 +112,7 @@ async def process(
                 if shown["path"] == route.path and shown["receiver"] == route.receiver:
                     shown.update(route_info)
             memberships.append((key, d.row["id"]))
-            at = first_flush_at(now, d.row["starts_at"], route.group)
+            at = first_flush_at(now, d.row["first_received_at"], d.row["starts_at"], route.group)
             first_flush[key] = min(at, first_flush.get(key, at))
             group_rows.setdefault(key, _group_row(d.row["tenant"], key, route, labels, now))
     ids_by_key = await group_store.ensure(conn, list(group_rows.values()))
@@ -150,7 +150,7 @@ async def _write_results(
     for d in decisions:
         row = d.row
         for shown in d.explanation.get("routes", []):
-            if "group_key" in shown:
+            if shown.get("group_key") in ids_by_key:
                 shown["group_id"] = ids_by_key[shown["group_key"]]
         values: dict[str, Any] = {
             "_id": row["id"],
