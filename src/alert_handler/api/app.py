@@ -18,7 +18,7 @@ from alert_handler import __version__
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
-from alert_handler.api.routes import alerts, api_keys, health
+from alert_handler.api.routes import alerts, api_keys, explain, health, notifications
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
 from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
@@ -64,7 +64,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         gc.collect()
         gc.freeze()
         app.state.runtime = Runtime(
-            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock, worker
+            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock, worker, pipeline
         )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
@@ -84,6 +84,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         redoc_url="/redoc",
     )
     app.include_router(alerts.router)
+    app.include_router(explain.router)
+    app.include_router(notifications.router)
     app.include_router(api_keys.router)
     app.include_router(health.router)
     if settings.ingest_fast_path:

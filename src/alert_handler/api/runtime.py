@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alert_handler.api.auth import KeyCache
 from alert_handler.ingest.writer import Clock, IngestWriter
 from alert_handler.metrics import Metrics
+from alert_handler.processing.pipeline import Pipeline
 from alert_handler.settings import Settings
 from alert_handler.worker.modes import Worker
 
@@ -23,6 +24,7 @@ class Runtime:
     keys: KeyCache
     clock: Clock
     worker: Worker
+    pipeline: Pipeline
 
 
 async def runtime(request: Request) -> Runtime:  # async: FastAPI would run a plain def in a thread

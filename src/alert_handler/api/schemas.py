@@ -59,6 +59,12 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     resolution_note: str | None
     previous_id: int | None
+    owner: str | None = None
+    team: str | None = None
+    suppressed_by: list[dict[str, Any]] | None = Field(
+        None, description="What holds the alert back from notification: silences, inhibitions, a rule"
+    )
+    escalation_policy: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AlertOut:
@@ -137,3 +143,47 @@ class HealthOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: Any
+
+
+class GroupOut(BaseModel):
+    id: int
+    receiver: str
+    route_path: str
+    labels: dict[str, str]
+    next_flush_at: datetime | None
+    notified_at: datetime | None
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    receiver: str
+    group_id: int | None
+    group_labels: dict[str, str]
+    firing: list[int]
+    resolved: list[int]
+    status: str = Field(description="pending, sending, sent, or dead (gave up: see last_error)")
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class ExplanationOut(BaseModel):
+    """Why the alert went where it went: rules, routes and groups, what mutes it, what was sent."""
+
+    alert_id: int
+    status: Status
+    processed: bool = Field(description="False while processing of its latest change is still owed")
+    processed_at: datetime | None
+    rules: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    suppressed_by: list[dict[str, Any]]
+    groups: list[GroupOut]
+    notifications: list[NotificationOut]
+    escalation: dict[str, Any] | None
+
+
+class NotificationPageOut(BaseModel):
+    items: list[NotificationOut]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from alert_handler.channels.base import ChannelSettings, Delivery, Message, MessageAlert
 
@@ -26,10 +27,15 @@ class WebhookSettings(ChannelSettings):
     max_alerts: int = Field(0, ge=0, description="at most this many alerts per message; 0: all")
     headers: dict[str, SecretStr] = Field(default_factory=dict)
 
-    def checked_url(self) -> str:
-        url = self.url.get_secret_value()
-        HttpUrl(url)
-        return url
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr) -> SecretStr:
+        if (
+            urlsplit(value.get_secret_value()).scheme not in ("http", "https")
+            or not urlsplit(value.get_secret_value()).netloc
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
 
 def _time(value: datetime | None) -> str:
@@ -80,7 +86,7 @@ class WebhookChannel:
 
     def __init__(self, settings: WebhookSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
-        self._url = settings.checked_url()
+        self._url = settings.url.get_secret_value()
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_seconds)
 
     async def send(self, message: Message) -> Delivery:

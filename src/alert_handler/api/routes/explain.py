@@ -1,0 +1,54 @@
+"""`GET /api/v1/alerts/{id}/explain`: why an alert was routed, grouped, muted, notified, escalated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException
+
+from alert_handler import db
+from alert_handler.api.deps import ReadKey, RuntimeDep
+from alert_handler.api.routes.alerts import AlertId
+from alert_handler.api.schemas import ExplanationOut, GroupOut, NotificationOut
+from alert_handler.domain.alert import Status
+from alert_handler.store import alert_reads, explain_reads
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+
+@router.get(
+    "/{alert_id}/explain",
+    response_model=ExplanationOut,
+    responses={404: {"description": "No such alert"}},
+    summary="Why the alert went where it went",
+)
+async def explain(alert_id: AlertId, rt: RuntimeDep, principal: ReadKey) -> ExplanationOut:
+    """The rules that matched (and why others did not), the routes and groups it joined, what mutes
+    it (silences, inhibitions, a rule), the notifications sent about it and its escalation."""
+    async with db.read(rt.engine) as conn:
+        row = await alert_reads.get_alert(conn, principal.tenant, alert_id)
+        if row is None:
+            raise HTTPException(404, f"alert {alert_id} not found")
+        groups = await explain_reads.alert_groups(conn, alert_id)
+        sent = await explain_reads.alert_notifications(conn, principal.tenant, alert_id, [g["id"] for g in groups])
+    explanation = row["explanation"] or {}
+    processed_at = explanation.get("processed_at")
+    escalation = None
+    if row["escalation_policy"]:
+        escalation = {
+            "policy": row["escalation_policy"],
+            "next_step": row["escalation_step"],
+            "due_at": row["escalation_due_at"].isoformat() if row["escalation_due_at"] else None,
+        }
+    return ExplanationOut(
+        alert_id=alert_id,
+        status=Status(row["status"]),
+        processed=row["pending_since"] is None,
+        processed_at=datetime.fromisoformat(processed_at) if processed_at else None,
+        rules=explanation.get("rules", []),
+        routes=explanation.get("routes", []),
+        suppressed_by=row["suppressed_by"] or [],
+        groups=[GroupOut.model_validate(g) for g in groups],
+        notifications=[NotificationOut.model_validate(n) for n in sent],
+        escalation=escalation,
+    )

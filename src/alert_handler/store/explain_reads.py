@@ -1,0 +1,48 @@
+"""What `GET /alerts/{id}/explain` and `GET /notifications` read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alert_handler.store.groups import groups_of_alert
+from alert_handler.store.tables import notifications_table as notifications
+
+
+async def alert_groups(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:
+    return await groups_of_alert(conn, alert_id)
+
+
+async def alert_notifications(
+    conn: AsyncConnection, tenant: str, alert_id: int, group_ids: list[int], limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest notifications of the alert's groups and of its escalation, newest first."""
+    escalation_prefix = f"escalation:{alert_id}:"
+    clauses = [notifications.c.dedup_key.startswith(escalation_prefix)]
+    if group_ids:
+        clauses.append(notifications.c.group_id.in_(group_ids))
+
+    query = (
+        select(notifications)
+        .where(notifications.c.tenant == tenant, or_(*clauses))
+        .order_by(notifications.c.id.desc())
+        .limit(limit)
+    )
+    rows = [dict(r._mapping) for r in await conn.execute(query)]
+    return [r for r in rows if alert_id in r["firing"] or alert_id in r["resolved"]]
+
+
+async def list_notifications(
+    conn: AsyncConnection, tenant: str, *, status: str | None, receiver: str | None, limit: int, before: int | None
+) -> list[dict[str, Any]]:
+    query = select(notifications).where(notifications.c.tenant == tenant)
+    if status:
+        query = query.where(notifications.c.status == status)
+    if receiver:
+        query = query.where(notifications.c.receiver == receiver)
+    if before:
+        query = query.where(notifications.c.id < before)
+    query = query.order_by(notifications.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in await conn.execute(query)]
