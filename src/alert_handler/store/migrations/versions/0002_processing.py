@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _partial(column: str) -> dict[str, sa.TextClause]:
+def _partial(column: str) -> dict[str, Any]:
     where = sa.text(f"{column} IS NOT NULL")
     return {"postgresql_where": where, "sqlite_where": where}
 
