@@ -76,7 +76,8 @@ async def test_an_alert_reaches_the_webhook_and_explains_itself(live_api: Api, s
 
     explanation = await _until(explained)
     assert explanation["processed"] is True
-    assert [r["name"] for r in explanation["rules"] if r["matched"]] == ["db-team"]
+    assert explanation["rules"]["matched"] == ["db-team"]
+    assert explanation["rules"]["trace"][0]["name"] == "db-team"
     assert [(r["path"], r["receiver"]) for r in explanation["routes"]] == [("route", "ops")]
     assert explanation["groups"][0]["labels"] == {"alertname": "ReplicationLag"}
     detail = (await live_api.client.get(f"/api/v1/alerts/{alert_id}", headers=live_api.auth())).json()

@@ -177,7 +177,9 @@ class ExplanationOut(BaseModel):
     status: Status
     processed: bool = Field(description="False while processing of its latest change is still owed")
     processed_at: datetime | None
-    rules: list[dict[str, Any]]
+    rules: dict[str, Any] = Field(
+        description="matched (rule names), suppressed_by, route_to, escalation_policy, and a trace of every rule"
+    )
     routes: list[dict[str, Any]]
     suppressed_by: list[dict[str, Any]]
     groups: list[GroupOut]

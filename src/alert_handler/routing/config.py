@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 from alert_handler.errors import ConfigError
 from alert_handler.routing.models import Config
 from alert_handler.routing.references import BUILTIN_RECEIVER_TYPES, Loc, Problem, check_references
+from alert_handler.routing.rules import InvalidRules, compile_rules, remember
 
 __all__ = ["Config", "InvalidConfig", "Problem", "load_config", "parse_config"]
 
@@ -82,8 +83,14 @@ def parse_config(
     except ValidationError as exc:
         raise InvalidConfig(source, [Problem(_loc(e), _message(e)) for e in exc.errors()]) from None
     problems = check_references(config, receiver_types)
+    try:
+        # CEL is compiled here, so a bad expression is refused at load and never met per alert.
+        compiled = compile_rules(config.rules)
+    except InvalidRules as exc:
+        problems += exc.problems
     if problems:
         raise InvalidConfig(source, problems)
+    remember(config, compiled)
     return config
 
 

@@ -45,7 +45,7 @@ async def explain(alert_id: AlertId, rt: RuntimeDep, principal: ReadKey) -> Expl
         status=Status(row["status"]),
         processed=row["pending_since"] is None,
         processed_at=datetime.fromisoformat(processed_at) if processed_at else None,
-        rules=explanation.get("rules", []),
+        rules=explanation.get("rules", {}),
         routes=explanation.get("routes", []),
         suppressed_by=row["suppressed_by"] or [],
         groups=[GroupOut.model_validate(g) for g in groups],
