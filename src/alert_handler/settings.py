@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_IDENTITY_KEYS = ("host", "server", "instance", "service", "resource")
+DEFAULT_CONFIG_FILE = "config/alert-handler.example.yaml"
 
 
 class Settings(BaseSettings):
@@ -24,7 +25,9 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     access_log: bool = False
     auth_enabled: bool = True
-    config_file: str = "config/alert-handler.example.yaml"
+    config_file: str = DEFAULT_CONFIG_FILE
+    # How often each process looks for configuration objects changed through another process.
+    config_refresh_seconds: float = Field(2.0, gt=0, le=300)
 
     # --- storage
     database_url: str = "sqlite:///./alert_handler.db"

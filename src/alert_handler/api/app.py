@@ -15,10 +15,11 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 
 from alert_handler import __version__
+from alert_handler.api import config_reload
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
-from alert_handler.api.routes import alerts, api_keys, health
+from alert_handler.api.routes import alerts, api_keys, config, health
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
 from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
@@ -46,17 +47,24 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
             linger=settings.ingest_commit_linger_ms / 1000, clock=clock,
         )  # fmt: skip
+        try:
+            live = await config_reload.start(settings, engine, clock)
+        except BaseException:
+            await engine.dispose()
+            raise
+        metrics.watch_config(live)
         await writer.start()
         # Everything made so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise rescan it all and show up as latency spikes under load.
         gc.collect()
         gc.freeze()
         app.state.runtime = Runtime(
-            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock
+            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock, live
         )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
-            yield
+            async with config_reload.kept_current(live, engine, settings.config_refresh_seconds):
+                yield
         finally:
             await writer.stop()
             await engine.dispose()
@@ -72,6 +80,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(api_keys.router)
     app.include_router(health.router)
+    app.include_router(config.router)
+    app.include_router(config.reload_router)
     if settings.ingest_fast_path:
         app.add_middleware(IngestFastPath)
     _install_error_handlers(app)

@@ -1,4 +1,5 @@
-"""What the app holds while it runs: settings, engine, writer, metrics, key cache."""
+"""What the app holds while it runs: settings, engine, writer, metrics, key cache, and the
+running configuration (`config.current` is the validated snapshot of file + API objects)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alert_handler.api.auth import KeyCache
 from alert_handler.ingest.writer import Clock, IngestWriter
 from alert_handler.metrics import Metrics
+from alert_handler.routing.live import LiveConfig
 from alert_handler.settings import Settings
 
 
@@ -21,6 +23,7 @@ class Runtime:
     metrics: Metrics
     keys: KeyCache
     clock: Clock
+    config: LiveConfig
 
 
 async def runtime(request: Request) -> Runtime:  # async: FastAPI would run a plain def in a thread
