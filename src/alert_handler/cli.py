@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import __version__
 from alert_handler.db import create_engine
+from alert_handler.errors import ConfigError
 from alert_handler.logs import configure
 from alert_handler.routing.config import Config, InvalidConfig, load_config
 from alert_handler.routing.durations import format_duration
+from alert_handler.routing.live import resolve_config_file
 from alert_handler.routing.tree import Route, RouteMatch
 from alert_handler.security.keys import Scope
 from alert_handler.settings import Settings, get_settings
@@ -118,6 +120,11 @@ def serve(
         raise typer.BadParameter(
             "several workers need PostgreSQL or MySQL; SQLite has one writer", param_hint="--workers"
         )
+    try:  # the file alone, for a clear refusal here; the app checks it again with the API's objects
+        _load_or_exit(resolve_config_file(settings.config_file))
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     if migrate:
         upgrade(settings.database_url)
     key = _ensure_admin_key(settings) if settings.auth_enabled else None
