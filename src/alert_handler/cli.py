@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import __version__
 from alert_handler.db import create_engine
+from alert_handler.errors import ConfigError
 from alert_handler.logs import configure
 from alert_handler.routing.config import Config, InvalidConfig, load_config
 from alert_handler.routing.durations import format_duration
+from alert_handler.routing.live import resolve_config_file
 from alert_handler.routing.tree import Route, RouteMatch
 from alert_handler.security.keys import Scope
 from alert_handler.settings import Settings, get_settings
@@ -118,6 +120,11 @@ def serve(
         raise typer.BadParameter(
             "several workers need PostgreSQL or MySQL; SQLite has one writer", param_hint="--workers"
         )
+    try:  # the file alone, for a clear refusal here; the app checks it again with the API's objects
+        _load_or_exit(resolve_config_file(settings.config_file))
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     if migrate:
         upgrade(settings.database_url)
     key = _ensure_admin_key(settings) if settings.auth_enabled else None
@@ -259,7 +266,7 @@ def config_check(
 ) -> None:
     """Validate a configuration file (like `amtool check-config`): a summary and exit 0, or
     each problem as FILE: PATH: what is wrong, and exit 1."""
-    path = file or get_settings().resolved_config_file
+    path = file or resolve_config_file(get_settings().config_file)
     config = _load_or_exit(path)
     typer.echo(f"{path}: SUCCESS\nFound:")
     for line in _summary(config):
@@ -293,7 +300,7 @@ def routes_test(
         if not sep or not name.strip():
             raise typer.BadParameter(f"{pair!r} is not label=value", param_hint="LABELS")
         alert[name.strip()] = value
-    config = _load_or_exit(config_file or get_settings().resolved_config_file)
+    config = _load_or_exit(config_file or resolve_config_file(get_settings().config_file))
     matches = Route.build(config.route).match(alert)
     for match in matches:
         typer.echo(_describe(match))

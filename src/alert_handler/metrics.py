@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _MAX_SOURCES = 200  # alert sources are sender-chosen: cap the label's cardinality
+
+
+class ReloadState(Protocol):
+    """What the configuration reload metrics read (`routing.live.LiveConfig` has it)."""
+
+    last_reload_successful: bool
+    last_success_timestamp: float
 
 
 class Metrics:
@@ -41,6 +50,19 @@ class Metrics:
             registry=self.registry,
         )
         self._sources: set[str] = set()
+
+    def watch_config(self, state: ReloadState) -> None:
+        """Alertmanager's reload gauges, read from `state` at each scrape."""
+        Gauge(
+            "alert_handler_config_last_reload_successful",
+            "Whether the last configuration reload (file or API objects) succeeded.",
+            registry=self.registry,
+        ).set_function(lambda: 1.0 if state.last_reload_successful else 0.0)
+        Gauge(
+            "alert_handler_config_last_reload_success_timestamp_seconds",
+            "When the configuration was last loaded successfully (Unix seconds).",
+            registry=self.registry,
+        ).set_function(lambda: state.last_success_timestamp)
 
     def source_label(self, source: str) -> str:
         if source in self._sources:

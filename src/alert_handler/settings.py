@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -27,6 +26,8 @@ class Settings(BaseSettings):
     access_log: bool = False
     auth_enabled: bool = True
     config_file: str = DEFAULT_CONFIG_FILE
+    # How often each process looks for configuration objects changed through another process.
+    config_refresh_seconds: float = Field(2.0, gt=0, le=300)
 
     # --- storage
     database_url: str = "sqlite:///./alert_handler.db"
@@ -89,14 +90,6 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def resolved_config_file(self) -> Path:
-        """CONFIG_FILE; when it is the default and not found here, the example shipped in the package."""
-        path = Path(self.config_file)
-        if not path.exists() and self.config_file == DEFAULT_CONFIG_FILE:
-            return Path(__file__).with_name("defaults") / "alert-handler.example.yaml"
-        return path
 
     @property
     def effective_worker_mode(self) -> str:

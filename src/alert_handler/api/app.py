@@ -15,10 +15,11 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 
 from alert_handler import __version__
+from alert_handler.api import config_reload
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
-from alert_handler.api.routes import alerts, api_keys, explain, health, notifications
+from alert_handler.api.routes import alerts, api_keys, config, explain, health, notifications
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
 from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
@@ -26,8 +27,7 @@ from alert_handler.ingest.sources.native import NativeAlert
 from alert_handler.ingest.writer import Clock, IngestWriter, utcnow
 from alert_handler.metrics import Metrics
 from alert_handler.processing.channel_pool import ChannelPool
-from alert_handler.processing.pipeline import Pipeline, StaticSnapshot, limits_from
-from alert_handler.routing.config import load_config
+from alert_handler.processing.pipeline import Pipeline, limits_from
 from alert_handler.settings import Settings
 from alert_handler.worker.modes import worker_for
 
@@ -40,8 +40,6 @@ Scopes: `ingest` (send alerts), `read`, `write` (acknowledge, resolve, notes), `
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
-    snapshot = StaticSnapshot.of(load_config(settings.resolved_config_file))
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(
@@ -52,8 +50,14 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             engine, metrics, max_alerts=settings.ingest_commit_max_alerts, writers=settings.effective_writers,
             linger=settings.ingest_commit_linger_ms / 1000, clock=clock,
         )  # fmt: skip
+        try:
+            live = await config_reload.start(settings, engine, clock)
+        except BaseException:
+            await engine.dispose()
+            raise
+        metrics.watch_config(live)
         pipeline = Pipeline(
-            engine, lambda: snapshot, ChannelPool(), clock, limits_from(settings), external_url=settings.public_url
+            engine, lambda: live.current, ChannelPool(), clock, limits_from(settings), external_url=settings.public_url
         )
         worker = worker_for(settings, pipeline)
         writer.on_commit = lambda results: worker.wake([r.id for r in results])
@@ -64,11 +68,20 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         gc.collect()
         gc.freeze()
         app.state.runtime = Runtime(
-            settings, engine, writer, metrics, KeyCache(engine, settings.api_key_cache_seconds), clock, worker, pipeline
+            settings,
+            engine,
+            writer,
+            metrics,
+            KeyCache(engine, settings.api_key_cache_seconds),
+            clock,
+            live,
+            worker,
+            pipeline,
         )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
-            yield
+            async with config_reload.kept_current(live, engine, settings.config_refresh_seconds):
+                yield
         finally:
             await writer.stop()
             await worker.stop()
@@ -88,6 +101,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(api_keys.router)
     app.include_router(health.router)
+    app.include_router(config.router)
+    app.include_router(config.reload_router)
     if settings.ingest_fast_path:
         app.add_middleware(IngestFastPath)
     _install_error_handlers(app)

@@ -1,4 +1,5 @@
-"""What the app holds while it runs: settings, engine, writer, metrics, key cache."""
+"""What the app holds while it runs: settings, engine, writer, metrics, key cache, and the
+running configuration (`config.current` is the validated snapshot of file + API objects)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from alert_handler.api.auth import KeyCache
 from alert_handler.ingest.writer import Clock, IngestWriter
 from alert_handler.metrics import Metrics
 from alert_handler.processing.pipeline import Pipeline
+from alert_handler.routing.live import LiveConfig
 from alert_handler.settings import Settings
 from alert_handler.worker.modes import Worker
 
@@ -23,6 +25,7 @@ class Runtime:
     metrics: Metrics
     keys: KeyCache
     clock: Clock
+    config: LiveConfig
     worker: Worker
     pipeline: Pipeline
 

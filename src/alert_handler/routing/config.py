@@ -17,7 +17,7 @@ from alert_handler.routing.models import Config
 from alert_handler.routing.references import BUILTIN_RECEIVER_TYPES, Loc, Problem, check_references
 from alert_handler.routing.rules import InvalidRules, compile_rules, remember
 
-__all__ = ["Config", "InvalidConfig", "Problem", "load_config", "parse_config"]
+__all__ = ["Config", "InvalidConfig", "Problem", "load_config", "parse_config", "read_yaml"]
 
 
 class InvalidConfig(ConfigError):
@@ -94,18 +94,23 @@ def parse_config(
     return config
 
 
-def load_config(path: str | Path, receiver_types: Collection[str] = BUILTIN_RECEIVER_TYPES) -> Config:
-    """Read and validate the YAML file at `path`; raises InvalidConfig naming the file."""
+def read_yaml(path: str | Path) -> object:
+    """The YAML document at `path`, as plain data (duplicate keys refused); raises InvalidConfig
+    naming the file when it cannot be read or is not YAML."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidConfig(source, [Problem((), f"cannot read the file: {exc}")]) from exc
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidConfig(source, [Problem((where,), f"not valid YAML: {problem}")]) from exc
-    return parse_config(data, source, receiver_types)
+
+
+def load_config(path: str | Path, receiver_types: Collection[str] = BUILTIN_RECEIVER_TYPES) -> Config:
+    """Read and validate the YAML file at `path`; raises InvalidConfig naming the file."""
+    return parse_config(read_yaml(path), str(path), receiver_types)

@@ -3,7 +3,7 @@
     receivers            name, type (log, webhook, ...) and the channel's settings
     route                the routing tree: receiver, group_by, group_wait, group_interval,
                          repeat_interval, matchers, continue, routes, mute/active_time_intervals
-    inhibit_rules        source_matchers, target_matchers, equal
+    inhibit_rules        optional name, source_matchers, target_matchers, equal
     time_intervals       name and the time ranges (their inner shape belongs to muting/)
     rules                name, matchers, optional CEL expression, effects
     escalation_policies  name, steps (after, receivers), repeat
@@ -148,8 +148,10 @@ class RouteConfig(_Model):
 
 class InhibitRule(_Model):
     """Alerts matching `target_matchers` are muted while an alert matching `source_matchers`
-    fires with the same values for the `equal` labels."""
+    fires with the same values for the `equal` labels. The optional `name` identifies a rule
+    made through the API (and may be given in the file)."""
 
+    name: Name | None = None
     source_matchers: list[MatcherField] = Field(default_factory=list)
     target_matchers: list[MatcherField] = Field(default_factory=list)
     equal: list[str] = Field(default_factory=list)

@@ -34,9 +34,11 @@ def format_loc(loc: Iterable[str | int]) -> str:
     return text or "(top level)"
 
 
-def _duplicates(section: str, names: list[str]) -> Iterator[Problem]:
+def _duplicates(section: str, names: list[str] | list[str | None]) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, name in enumerate(names):
+        if name is None:
+            continue
         if name in seen:
             yield Problem((section, index, "name"), f"duplicate name {name!r}")
         seen.add(name)
@@ -76,6 +78,7 @@ def check_references(config: Config, receiver_types: Collection[str] = BUILTIN_R
         *_duplicates("time_intervals", [t.name for t in config.time_intervals]),
         *_duplicates("rules", [r.name for r in config.rules]),
         *_duplicates("escalation_policies", [p.name for p in config.escalation_policies]),
+        *_duplicates("inhibit_rules", [r.name for r in config.inhibit_rules]),
     ]
     for index, receiver in enumerate(config.receivers):
         if receiver.type not in receiver_types:
