@@ -34,6 +34,12 @@ async def alert_notifications(
     return [r for r in rows if alert_id in r["firing"] or alert_id in r["resolved"]]
 
 
+async def get_notification(conn: AsyncConnection, tenant: str, notification_id: int) -> dict[str, Any] | None:
+    query = select(notifications).where(notifications.c.id == notification_id, notifications.c.tenant == tenant)
+    row = (await conn.execute(query)).first()
+    return dict(row._mapping) if row else None
+
+
 async def list_notifications(
     conn: AsyncConnection, tenant: str, *, status: str | None, receiver: str | None, limit: int, before: int | None
 ) -> list[dict[str, Any]]:

@@ -59,12 +59,10 @@ async def retry(notification_id: NotificationId, rt: RuntimeDep, principal: Writ
                 deadline=now + rt.pipeline.limits.notify_deadline,
             )
         )
-        rows = await explain_reads.list_notifications(
-            conn, principal.tenant, status=None, receiver=None, limit=1, before=notification_id + 1
-        )
-    if not rows or rows[0]["id"] != notification_id:
+        row = await explain_reads.get_notification(conn, principal.tenant, notification_id)
+    if row is None:
         raise HTTPException(404, f"notification {notification_id} not found")
     if result.rowcount == 0:
-        raise HTTPException(409, f"notification {notification_id} is {rows[0]['status']}, not dead")
+        raise HTTPException(409, f"notification {notification_id} is {row['status']}, not dead")
     rt.worker.wake()
-    return NotificationOut.model_validate(rows[0])
+    return NotificationOut.model_validate(row)
