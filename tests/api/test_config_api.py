@@ -21,7 +21,10 @@ from tests.conftest import Api, make_api
 
 CONFIG = "/api/v1/config"
 FILE: dict[str, Any] = {
-    "receivers": [{"name": "default-log", "type": "log"}, {"name": "ops", "type": "webhook"}],
+    "receivers": [
+        {"name": "default-log", "type": "log"},
+        {"name": "ops", "type": "webhook", "settings": {"url": "http://ops.example/hook"}},
+    ],
     "route": {"receiver": "default-log", "routes": [{"receiver": "ops", "matchers": ['team="ops"']}]},
     "rules": [{"name": "tag-db", "matchers": ['service="db"'], "effects": {"tags": ["db"]}}],
 }
@@ -181,10 +184,7 @@ async def test_secrets_are_masked_and_kept(sqlite_capi: Api) -> None:
     c, auth = sqlite_capi.client, sqlite_capi.auth()
     settings = {
         "url": "https://bot:hunter2@hooks.example/send?access_token=abc123&channel=ops",
-        "password": "hunter2",
-        "headers": {"Authorization": "Bearer abc123", "X-Team": "ops"},
-        "slack_webhook_url": "https://hooks.slack.com/services/T0/B0/abc123",
-        "api_key": "",
+        "headers": {"Authorization": "Bearer abc123", "X-Team": "ops", "X-Api-Key": "hunter2"},
     }
     body = {"type": "webhook", "settings": settings}
     answers = [await c.put(f"{CONFIG}/receivers/secret", json=body, headers=auth)]
@@ -197,16 +197,14 @@ async def test_secrets_are_masked_and_kept(sqlite_capi: Api) -> None:
     shown = answers[1].json()["body"]["settings"]
     assert shown == {
         "url": "https://bot:********@hooks.example/send?access_token=********&channel=********",
-        "password": "********",
-        "headers": {"Authorization": "********", "X-Team": "ops"},
-        "slack_webhook_url": "********",
-        "api_key": "",
+        "headers": {"Authorization": "********", "X-Team": "ops", "X-Api-Key": "********"},
     }
     # Sending the masked form back keeps the stored secrets; other edits apply.
     edited = {"type": "webhook", "settings": {**shown, "headers": {**shown["headers"], "X-Team": "db"}}}
     assert (await c.put(f"{CONFIG}/receivers/secret", json=edited, headers=auth)).status_code == 200
     [(_, _, kept)] = await stored(sqlite_capi)
-    assert kept["settings"] == {**settings, "headers": {"Authorization": "Bearer abc123", "X-Team": "db"}}
+    expected_headers = {"Authorization": "Bearer abc123", "X-Team": "db", "X-Api-Key": "hunter2"}
+    assert kept["settings"] == {**settings, "headers": expected_headers}
 
 
 # --- reload --------------------------------------------------------------------------------

@@ -141,6 +141,20 @@ def _set(data: dict[str, Any], dotted: str, value: object) -> dict[str, Any]:
         ("escalation_policies.0.repeat", -1, "escalation_policies[0].repeat: Input should be greater than or equal"),
         ("route", None, "cfg.yaml: route: Input should be a valid dictionary"),
         ("receivers", [], "cfg.yaml: receivers: List should have at least 1 item"),
+        ("receivers.1.settings", {}, "cfg.yaml: receivers[1].settings.url: Field required"),
+        ("receivers.1.settings.url", "ftp://x", "receivers[1].settings.url: Value error, must be an http://"),
+        ("receivers.1.settings.timeout_seconds", 0, "receivers[1].settings.timeout_seconds: Input should be greater"),
+        ("receivers.0.settings", {"levle": "x"}, "receivers[0].settings.levle: Extra inputs are not permitted"),
+        (
+            "time_intervals.0.time_intervals",
+            [{"times": [{"start_time": "25:00", "end_time": "26:00"}]}],
+            "cfg.yaml: time_intervals[0]: time_intervals[0].times[0]",
+        ),
+        (
+            "time_intervals.0.time_intervals",
+            [{"weekdays": ["funday"]}],
+            "time_intervals[0]: time_intervals[0].weekdays",
+        ),
     ],
 )
 def test_each_object_is_checked(dotted: str, value: object, expected: str) -> None:

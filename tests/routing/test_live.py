@@ -22,7 +22,10 @@ from alert_handler.store import config_objects
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 FILE: dict[str, Any] = {
-    "receivers": [{"name": "default-log", "type": "log"}, {"name": "ops", "type": "webhook"}],
+    "receivers": [
+        {"name": "default-log", "type": "log"},
+        {"name": "ops", "type": "webhook", "settings": {"url": "http://ops.example/hook"}},
+    ],
     "route": {
         "receiver": "default-log",
         "routes": [{"receiver": "ops", "matchers": ['team="ops"']}],
@@ -220,7 +223,9 @@ async def test_refresh_sees_a_change_made_through_another_process(config_file: P
 
     # A replace with a clock that stands still still moves the marker.
     async with engine.begin() as conn:
-        await config_objects.put(conn, "receivers", "pager", {"type": "webhook"}, "test", NOW)
+        await config_objects.put(
+            conn, "receivers", "pager", {"type": "webhook", "settings": {"url": "http://x"}}, "test", NOW
+        )
     replaced = await there.refresh_if_changed(engine)
     assert replaced is not None and replaced.config.receiver("pager").type == "webhook"  # type: ignore[union-attr]
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
+from alert_handler.channels.registry import BUILTIN, channel_types, check_settings
+from alert_handler.muting.time_intervals import parse_time_interval
 from alert_handler.routing.models import Config, RouteConfig
 
-BUILTIN_RECEIVER_TYPES = frozenset({"log", "webhook"})
+BUILTIN_RECEIVER_TYPES = frozenset(BUILTIN)
 
 Loc = tuple[str | int, ...]
 
@@ -88,6 +90,15 @@ def check_references(config: Config, receiver_types: Collection[str] = BUILTIN_R
                     f"unknown receiver type {receiver.type!r}; available: {', '.join(sorted(receiver_types))}",
                 )
             )
+        elif receiver.type in channel_types():
+            for where, message in check_settings(receiver.type, receiver.settings):
+                problems.append(Problem(("receivers", index, "settings", *where), message))
+    for index, interval in enumerate(config.time_intervals):
+        try:
+            parse_time_interval(interval.name, interval.time_intervals)
+        except ValueError as exc:
+            message = str(exc).removeprefix(f"time interval {interval.name!r}: ")
+            problems.append(Problem(("time_intervals", index), message))
     problems += _root(config.route)
     for route, loc in _walk(config.route, ("route",)):
         if route.receiver and route.receiver not in receivers:
