@@ -49,6 +49,22 @@ class Metrics:
             ["operation"],
             registry=self.registry,
         )
+        self.notifications = Gauge(
+            "alert_handler_notifications",
+            "Notifications in the outbox by status (pending, sending, sent, dead), across every worker.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.processing_backlog = Gauge(
+            "alert_handler_processing_backlog_alerts",
+            "Alerts stored whose processing is still owed (every worker counts here).",
+            registry=self.registry,
+        )
+        self.processing_oldest = Gauge(
+            "alert_handler_processing_oldest_seconds",
+            "Age of the oldest alert whose processing is still owed (0 when none).",
+            registry=self.registry,
+        )
         self._sources: set[str] = set()
 
     def watch_config(self, state: ReloadState) -> None:

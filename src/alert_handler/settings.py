@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     processing_batch: int = Field(500, ge=1, le=10_000)
     notify_deadline_seconds: float = Field(3600.0, gt=0)
     notify_lease_seconds: float = Field(60.0, gt=0)
+    notification_retention_hours: float = Field(120.0, gt=0)
 
     # --- notification channels (used by the receivers built from these settings)
     smtp_server: str = ""

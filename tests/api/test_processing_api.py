@@ -117,3 +117,16 @@ async def test_explain_needs_a_read_key_and_an_existing_alert(live_api: Api) -> 
     assert response.status_code == 403
     response = await live_api.client.get("/api/v1/alerts/999/explain", headers=live_api.auth())
     assert response.status_code == 404
+
+
+async def test_metrics_show_the_outbox_and_the_backlog(live_api: Api, sink: Sink) -> None:
+    await ingest(live_api, {"title": "Disk full", "source": "s", "labels": {"alertname": "DiskFull"}})
+    await asyncio.to_thread(sink.wait_for, 1)
+
+    async def scraped() -> Any:
+        text = (await live_api.client.get("/metrics")).text
+        return text if 'alert_handler_notifications{status="sent"} 1.0' in text else None
+
+    text = await _until(scraped)
+    assert "alert_handler_processing_backlog_alerts 0.0" in text
+    assert "alert_handler_processing_oldest_seconds 0.0" in text

@@ -178,3 +178,26 @@ async def test_acknowledged_alerts_are_not_repeated(harness: Harness) -> None:
     harness.clock.advance(minutes=5)
     await harness.tick()
     assert len(harness.recorder.messages("pager")) == 1
+
+
+async def test_idle_groups_and_old_notifications_are_forgotten_after_the_retention(harness: Harness) -> None:
+    from sqlalchemy import func, select
+
+    from alert_handler import db
+    from alert_handler.store.tables import groups_table
+
+    async def group_count() -> int:
+        async with db.read(harness.engine) as conn:
+            return int((await conn.execute(select(func.count()).select_from(groups_table))).scalar_one())
+
+    await harness.ingest(alert("DiskFull"), alert("HighCPU"))
+    await harness.run()
+    await harness.ingest({**alert("DiskFull"), "status": "resolved"})
+    harness.clock.advance(minutes=5)
+    await harness.tick()
+    assert (await group_count(), len(await harness.notifications())) == (2, 3)
+    harness.clock.advance(hours=121)
+    await harness.tick()
+    # DiskFull's group is idle and old: gone, with its notifications; HighCPU still fires.
+    assert await group_count() == 1
+    assert [n["group_labels"]["alertname"] for n in await harness.notifications()] == ["HighCPU"]

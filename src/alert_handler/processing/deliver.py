@@ -90,6 +90,12 @@ async def deliver(pipeline: Pipeline, *, ids: Sequence[int] | None = None) -> De
     for notification, result in zip(claimed, results, strict=True):
         outcome, kind, detail = _outcome(notification, result, done, pipeline.limits)
         outcomes.append(outcome)
+        if not result.ok:
+            logger.warning(
+                "notification {} to {} failed (attempt {}): {}; {}",
+                notification["id"], notification["receiver"], notification["attempts"], result.error,
+                "gave up" if detail["gave_up"] else f"retrying at {detail['retry_at']}",
+            )  # fmt: skip
         if outcome["_status"] == NotificationStatus.SENT.value:
             report.sent += 1
         elif outcome["_status"] == NotificationStatus.DEAD.value:

@@ -32,7 +32,7 @@ class Limits:
     notify_deadline: timedelta = timedelta(hours=1)
     retry_base: timedelta = timedelta(seconds=1)
     retry_max: timedelta = timedelta(minutes=5)
-    stale_after: timedelta = timedelta(seconds=5)
+    retention: timedelta = timedelta(hours=120)
 
 
 @dataclass(slots=True)
@@ -62,4 +62,5 @@ def limits_from(settings: Settings) -> Limits:
         batch=settings.processing_batch,
         lease=timedelta(seconds=settings.notify_lease_seconds),
         notify_deadline=timedelta(seconds=settings.notify_deadline_seconds),
+        retention=timedelta(hours=settings.notification_retention_hours),
     )

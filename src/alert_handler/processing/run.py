@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alert_handler import db
 from alert_handler.processing.deliver import Delivered, deliver
 from alert_handler.processing.flush import flush
 from alert_handler.processing.pipeline import Pipeline
 from alert_handler.processing.process import process
-from alert_handler.processing.sweeps import escalate, refresh_marks, resolve_expired, silences_changed
+from alert_handler.processing.sweeps import escalate, forget_old, refresh_marks, resolve_expired, silences_changed
+
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
 
 
 @dataclass(slots=True)
@@ -51,6 +53,7 @@ class TickState:
     """What a process remembers between ticks (when it last looked at silences)."""
 
     silences_checked_at: datetime | None = None
+    housekeeping_at: datetime | None = None
 
 
 async def tick(pipeline: Pipeline, state: TickState) -> Report:
@@ -72,6 +75,10 @@ async def tick(pipeline: Pipeline, state: TickState) -> Report:
         if since is None or await silences_changed(conn, since, now):
             report.remarked = await refresh_marks(conn, snapshot, pipeline.limits, now)
     state.silences_checked_at = now
+    if state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY:
+        async with db.write(pipeline.engine) as conn:
+            await forget_old(conn, now, pipeline.limits.retention)
+        state.housekeeping_at = now
     delivered = await deliver(pipeline)
     report.delivered.sent += delivered.sent
     report.delivered.retrying += delivered.retrying

@@ -3,10 +3,10 @@ went stale because a silence started, ended or changed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import OPEN_STATUSES, EventKind, Status
@@ -16,8 +16,12 @@ from alert_handler.processing.pipeline import Limits, Snapshot
 from alert_handler.routing.view import AlertView
 from alert_handler.store import notifications as notification_store
 from alert_handler.store.locking import claim
+from alert_handler.store.notifications import NotificationStatus
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table as events
+from alert_handler.store.tables import groups_table as groups
+from alert_handler.store.tables import members_table as members
+from alert_handler.store.tables import notifications_table as notifications
 from alert_handler.store.tables import silences_table as silences
 
 ACTOR = "system:scheduler"
@@ -82,6 +86,21 @@ async def resolve_expired(conn: AsyncConnection, limits: Limits, now: datetime) 
         [_event(r.id, EventKind.RESOLVED, now, {"from": r.status, "to": "resolved", **detail}) for r in rows],
     )
     return ids
+
+
+async def forget_old(conn: AsyncConnection, now: datetime, retention: timedelta) -> tuple[int, int]:
+    """Delete idle groups (and with them their notification log) and finished notifications older
+    than `retention`, as Alertmanager's nflog forgets entries after its retention."""
+    cutoff = now - retention
+    finished = (NotificationStatus.SENT.value, NotificationStatus.DEAD.value)
+    old_notifications = await conn.execute(
+        delete(notifications).where(notifications.c.status.in_(finished), notifications.c.created_at < cutoff)
+    )
+    has_members = select(members.c.group_id).where(members.c.group_id == groups.c.id).exists()
+    old_groups = await conn.execute(
+        delete(groups).where(groups.c.next_flush_at.is_(None), groups.c.updated_at < cutoff, ~has_members)
+    )
+    return old_groups.rowcount, old_notifications.rowcount
 
 
 async def silences_changed(conn: AsyncConnection, since: datetime, now: datetime) -> bool:

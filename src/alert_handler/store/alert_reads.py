@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -242,3 +242,14 @@ async def open_counts_by_severity(conn: AsyncConnection) -> dict[str, int]:
         .group_by(alerts.c.severity)
     )
     return {severity: n for severity, n in rows}
+
+
+async def processing_backlog(conn: AsyncConnection) -> tuple[int, datetime | None]:
+    """How many alerts are owed processing, and since when the oldest has been."""
+    query = select(func.count(), func.min(alerts.c.pending_since)).where(alerts.c.pending_since.is_not(None))
+    count, oldest = (await conn.execute(query)).one()
+    if isinstance(oldest, str):  # SQLite hands an aggregate back as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), oldest

@@ -24,7 +24,6 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"
-    SKIPPED = "skipped"
 
 
 async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

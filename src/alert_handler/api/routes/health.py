@@ -16,6 +16,8 @@ from alert_handler import db
 from alert_handler.api.deps import RuntimeDep
 from alert_handler.api.schemas import HealthOut
 from alert_handler.store import alert_reads
+from alert_handler.store import notifications as notification_store
+from alert_handler.store.notifications import NotificationStatus
 
 router = APIRouter(tags=["operations"])
 _UNHEALTHY: dict[int | str, dict[str, Any]] = {
@@ -72,9 +74,15 @@ async def metrics(rt: RuntimeDep) -> Response:
     try:
         async with db.read(rt.engine) as conn:
             counts = await alert_reads.open_counts_by_severity(conn)
+            outbox = await notification_store.counts(conn)
+            backlog, oldest = await alert_reads.processing_backlog(conn)
     except Exception:
         rt.metrics.database_errors.labels("metrics").inc()
     else:
         for severity in ("critical", "high", "warning", "info"):
             rt.metrics.open_alerts.labels(severity).set(counts.get(severity, 0))
+        for status in NotificationStatus:
+            rt.metrics.notifications.labels(status.value).set(outbox.get(status.value, 0))
+        rt.metrics.processing_backlog.set(backlog)
+        rt.metrics.processing_oldest.set((rt.clock() - oldest).total_seconds() if oldest else 0.0)
     return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
