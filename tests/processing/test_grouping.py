@@ -201,3 +201,30 @@ async def test_idle_groups_and_old_notifications_are_forgotten_after_the_retenti
     # DiskFull's group is idle and old: gone, with its notifications; HighCPU still fires.
     assert await group_count() == 1
     assert [n["group_labels"]["alertname"] for n in await harness.notifications()] == ["HighCPU"]
+
+
+async def test_a_severity_a_rule_set_is_not_taken_for_a_change_by_the_source(harness: Harness) -> None:
+    harness.configure(
+        """
+receivers: [{name: pager, type: log}]
+route: {receiver: pager, group_wait: 0s}
+rules:
+  - name: raise-db
+    matchers: ['service="postgres"']
+    effects: {severity: critical}
+"""
+    )
+    [stored] = await harness.ingest(alert("Lag", severity="warning", labels={"service": "postgres"}))
+    await harness.run()
+    for _ in range(3):
+        harness.clock.advance(seconds=30)
+        await harness.ingest(alert("Lag", severity="warning", labels={"service": "postgres"}))
+        await harness.run()
+    row = await harness.alert(stored.id)
+    assert (row["severity"], row["sent_severity"]) == ("critical", "warning")
+    kinds = [e["kind"] for e in await harness.events(stored.id)]
+    assert kinds == ["routed", "notified", "duplicate", "duplicate", "duplicate"]
+    harness.clock.advance(seconds=30)
+    await harness.ingest(alert("Lag", severity="info", labels={"service": "postgres"}))
+    await harness.run()
+    assert sorted(e["kind"] for e in (await harness.events(stored.id))[-2:]) == ["duplicate", "severity_changed"]

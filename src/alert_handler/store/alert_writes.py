@@ -135,6 +135,7 @@ def _creation_row(creation: Creation, now: datetime) -> dict[str, Any]:
         "previous_id": creation.previous_id,
         "status": Status.RESOLVED.value if resolved_with else Status.FIRING.value,
         "severity": latest.severity.value,
+        "sent_severity": latest.severity.value,
         "source": first.source,
         **_content(latest),
         "dedup_key": first.dedup_key,

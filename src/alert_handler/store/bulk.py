@@ -72,6 +72,7 @@ _REFRESH = (
         generator_url=bindparam("_generator_url"),
         ends_at=bindparam("_ends_at"),
         severity=bindparam("_severity"),
+        sent_severity=bindparam("_severity"),
         # Relative, so concurrent writers never lose a count.
         duplicate_count=alerts.c.duplicate_count + bindparam("_duplicates"),
         pending_since=func.coalesce(
@@ -108,7 +109,9 @@ class GenericBulk:
         self._conn = conn
 
     async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
-        columns = (alerts.c.fingerprint, alerts.c.id, alerts.c.status, alerts.c.severity)
+        columns = (
+            alerts.c.fingerprint, alerts.c.id, alerts.c.status, func.coalesce(alerts.c.sent_severity, alerts.c.severity)
+        )  # fmt: skip
         keys = [IncomingAlert.key_of(tenant, f) for f in fingerprints]
         found = [
             Occurrence(*row, True)

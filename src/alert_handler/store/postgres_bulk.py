@@ -20,7 +20,8 @@ from alert_handler.store.bulk import Occurrence, Row
 
 _NEW_COLUMNS = (
     ("tenant", "varchar"), ("fingerprint", "varchar"), ("active_key", "varchar"), ("previous_id", "bigint"),
-    ("status", "varchar"), ("severity", "varchar"), ("source", "varchar"), ("title", "varchar"),
+    ("status", "varchar"), ("severity", "varchar"), ("sent_severity", "varchar"), ("source", "varchar"),
+    ("title", "varchar"),
     ("description", "text"), ("labels", "jsonb"), ("annotations", "jsonb"), ("tags", "jsonb"),
     ("metadata", "jsonb"), ("dedup_key", "varchar"), ("generator_url", "varchar"), ("starts_at", "timestamptz"),
     ("ends_at", "timestamptz"), ("first_received_at", "timestamptz"), ("last_received_at", "timestamptz"),
@@ -54,7 +55,8 @@ def _names(columns: Sequence[tuple[str, str]]) -> str:
 
 
 _LATEST = (
-    "SELECT DISTINCT ON (fingerprint) fingerprint, id, status, severity, active_key IS NOT NULL FROM alerts "
+    "SELECT DISTINCT ON (fingerprint) fingerprint, id, status, coalesce(sent_severity, severity), "
+    "active_key IS NOT NULL FROM alerts "
     "WHERE tenant = $1 AND fingerprint = ANY($2::varchar[]) ORDER BY fingerprint, active_key IS NULL, id DESC"
 )
 # Open rows are locked in key order: writers that share alerts queue instead of deadlocking.
@@ -68,7 +70,8 @@ _INSERT = (
 _REFRESH = (
     "UPDATE alerts AS a SET title = u.title, description = u.description, labels = u.labels, "
     "annotations = u.annotations, tags = u.tags, metadata = u.metadata, generator_url = u.generator_url, "
-    "ends_at = u.ends_at, severity = u.severity, duplicate_count = a.duplicate_count + u.duplicates, "
+    "ends_at = u.ends_at, severity = u.severity, sent_severity = u.severity, "
+    "duplicate_count = a.duplicate_count + u.duplicates, "
     "pending_since = coalesce(u.pending_since, a.pending_since), last_received_at = u.now, updated_at = u.now "
     f"FROM {_rows(_REFRESH_COLUMNS, 'u')} WHERE a.id = u.id"
 )

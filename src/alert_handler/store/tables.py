@@ -46,6 +46,9 @@ class Alert(Base):
     previous_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))
+    # The severity as the source last sent it (rules may change `severity`): what ingest compares
+    # a repeat with, so a rule's change is not taken for the source's. NULL: same as `severity`.
+    sent_severity: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")

@@ -27,6 +27,7 @@ def _partial(column: str) -> dict[str, Any]:
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
+        batch.add_column(sa.Column("sent_severity", sa.String(16), nullable=True))
         batch.add_column(sa.Column("owner", sa.String(255), nullable=True))
         batch.add_column(sa.Column("team", sa.String(255), nullable=True))
         batch.add_column(sa.Column("suppressed_by", Json, nullable=True))
@@ -145,5 +146,5 @@ def downgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
         for column in ("escalation_due_at", "escalation_step", "escalation_policy", "explanation"):
             batch.drop_column(column)
-        for column in ("suppressed_by", "team", "owner"):
+        for column in ("suppressed_by", "team", "owner", "sent_severity"):
             batch.drop_column(column)
