@@ -15,7 +15,7 @@ from sqlalchemy import text
 from alert_handler import db
 from alert_handler.api.deps import RuntimeDep
 from alert_handler.api.schemas import HealthOut
-from alert_handler.store import alert_reads
+from alert_handler.store import alert_reads, silences
 
 router = APIRouter(tags=["operations"])
 _UNHEALTHY: dict[int | str, dict[str, Any]] = {
@@ -72,9 +72,12 @@ async def metrics(rt: RuntimeDep) -> Response:
     try:
         async with db.read(rt.engine) as conn:
             counts = await alert_reads.open_counts_by_severity(conn)
+            silence_counts = await silences.counts_by_state(conn, rt.clock())
     except Exception:
         rt.metrics.database_errors.labels("metrics").inc()
     else:
         for severity in ("critical", "high", "warning", "info"):
             rt.metrics.open_alerts.labels(severity).set(counts.get(severity, 0))
+        for state, n in silence_counts.items():
+            rt.metrics.silences.labels(state.value).set(n)
     return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
