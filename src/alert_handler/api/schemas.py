@@ -204,7 +204,10 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
+# Text of 1 to N characters that every database can store.
+MatcherText = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_storable)]
+NameText = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_storable)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_storable)]
 Time = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
@@ -213,7 +216,7 @@ class SilenceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    matchers: list[Annotated[Text, StringConstraints(min_length=1, max_length=1024)]] = Field(
+    matchers: list[MatcherText] = Field(
         min_length=1,
         max_length=64,
         description='Alertmanager matchers: name, operator (=, !=, =~, !~) and value, e.g. alertname="DiskFull"',
@@ -229,10 +232,8 @@ class SilenceIn(BaseModel):
         description="How long from the start (or from now, if the start is past): 30m, 2h, 1d, 1h30m",
         examples=["2h"],
     )
-    created_by: Annotated[Text, StringConstraints(min_length=1, max_length=255)] | None = Field(
-        None, description="Default: the API key's name"
-    )
-    comment: Annotated[Text, StringConstraints(min_length=1, max_length=10_000)]
+    created_by: NameText | None = Field(None, description="Default: the API key's name")
+    comment: LongText
 
 
 class SilenceOut(BaseModel):
