@@ -131,9 +131,10 @@ class TestInvalid:
             assert response.status_code == 422, response.text
             assert response.json()["message"].startswith(f"{where}: ")
 
-    async def test_an_id_that_is_not_a_uuid(self, sqlite_api: Api) -> None:
-        response = await sqlite_api.client.get(f"{SILENCES}/42", headers=sqlite_api.auth())
-        assert response.status_code == 422
+    async def test_ids_that_are_no_silence(self, sqlite_api: Api) -> None:
+        for silence_id, status in (("42", 404), ("x" * 37, 422), ("a%00b", 422)):
+            response = await sqlite_api.client.get(f"{SILENCES}/{silence_id}", headers=sqlite_api.auth())
+            assert response.status_code == status
 
 
 class TestList:

@@ -8,7 +8,7 @@ A request that cannot become a valid silence raises `InvalidInput` naming each f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,6 +71,11 @@ def _ends_at(draft: SilenceDraft, start: datetime, now: datetime, errors: list[d
     return ends_at
 
 
+def _utc(value: datetime) -> datetime:
+    """In UTC, as stored; a naive time stays naive, for `validate_silence` to refuse."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value
+
+
 def build_silence(draft: SilenceDraft, *, silence_id: str, default_start: datetime, now: datetime) -> Silence:
     """The silence `draft` asks for, checked as Alertmanager's API checks a new or changed one."""
     errors: list[dict[str, object]] = []
@@ -82,8 +87,8 @@ def build_silence(draft: SilenceDraft, *, silence_id: str, default_start: dateti
     silence = Silence(
         id=silence_id,
         matchers=matchers,
-        starts_at=start,
-        ends_at=ends_at,
+        starts_at=_utc(start),
+        ends_at=_utc(ends_at),
         created_by=draft.created_by,
         comment=draft.comment,
         updated_at=now,

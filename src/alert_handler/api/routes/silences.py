@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -19,7 +18,9 @@ from alert_handler.store import silences
 
 router = APIRouter(prefix="/api/v1/silences", tags=["silences"])
 
-SilenceId = Annotated[uuid.UUID, Path(description="The silence's id")]
+SilenceId = Annotated[
+    str, Path(min_length=1, max_length=36, pattern="^[0-9A-Za-z-]+$", description="The silence's id (a UUID)")
+]
 _INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid silence; names the field"}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such silence"}}
 
@@ -76,7 +77,7 @@ async def create(body: SilenceIn, rt: RuntimeDep, principal: WriteKey) -> Silenc
 async def get(silence_id: SilenceId, rt: RuntimeDep, principal: ReadKey) -> SilenceOut:
     now = rt.clock()
     async with db.read(rt.engine) as conn:
-        silence = await silences.get(conn, principal.tenant, str(silence_id))
+        silence = await silences.get(conn, principal.tenant, silence_id)
     if silence is None:
         raise HTTPException(404, f"silence {silence_id} not found")
     return SilenceOut.of(silence, now)
@@ -95,7 +96,7 @@ async def update(silence_id: SilenceId, body: SilenceIn, rt: RuntimeDep, princip
     a new silence with a new `id` takes its place. The answer is the silence now in use."""
     now = rt.clock()
     async with db.write(rt.engine) as conn:
-        silence = await update_silence(conn, principal.tenant, str(silence_id), _draft(body, principal), now)
+        silence = await update_silence(conn, principal.tenant, silence_id, _draft(body, principal), now)
     if silence is None:
         raise HTTPException(404, f"silence {silence_id} not found")
     return SilenceOut.of(silence, now)
@@ -112,7 +113,7 @@ async def expire(silence_id: SilenceId, rt: RuntimeDep, principal: WriteKey) -> 
     already expired silence is refused with 409, as Alertmanager refuses it."""
     now = rt.clock()
     async with db.write(rt.engine) as conn:
-        expiry = await silences.expire(conn, principal.tenant, str(silence_id), now)
+        expiry = await silences.expire(conn, principal.tenant, silence_id, now)
     if expiry.silence is None:
         raise HTTPException(404, f"silence {silence_id} not found")
     if expiry.already:
