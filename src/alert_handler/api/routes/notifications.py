@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from alert_handler import db
 from alert_handler.api.deps import ReadKey, RuntimeDep, WriteKey
@@ -59,12 +59,16 @@ async def retry(notification_id: NotificationId, rt: RuntimeDep, principal: Writ
                 deadline=now + rt.pipeline.limits.notify_deadline,
             )
         )
-        rows = await explain_reads.list_notifications(
-            conn, principal.tenant, status=None, receiver=None, limit=1, before=notification_id + 1
+        # By id: `before=notification_id + 1` overflowed a 64-bit integer for the largest id (a 500).
+        found = await conn.execute(
+            select(notifications).where(
+                notifications.c.id == notification_id, notifications.c.tenant == principal.tenant
+            )
         )
-    if not rows or rows[0]["id"] != notification_id:
+        row = found.first()
+    if row is None:
         raise HTTPException(404, f"notification {notification_id} not found")
     if result.rowcount == 0:
-        raise HTTPException(409, f"notification {notification_id} is {rows[0]['status']}, not dead")
+        raise HTTPException(409, f"notification {notification_id} is {row.status}, not dead")
     rt.worker.wake()
-    return NotificationOut.model_validate(rows[0])
+    return NotificationOut.model_validate(dict(row._mapping))
