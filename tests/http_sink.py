@@ -38,7 +38,7 @@ class Sink:
                 if len(self.received) >= count:
                     return list(self.received)
             time.sleep(0.02)
-        raise AssertionError(f"expected {count} requests, got {len(self.received)}: {self.received}")
+        raise AssertionError(f"expected {count} requests, got {len(self.received)}")
 
 
 @contextmanager
@@ -64,7 +64,11 @@ def http_sink() -> Iterator[Sink]:
         def log_message(self, *_args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the default 5 resets connections under a burst of notifications
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     sink.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -43,6 +43,12 @@ class Metrics:
             ["severity"],
             registry=self.registry,
         )
+        self.silences = Gauge(
+            "alert_handler_silences",
+            "Silences of every tenant, by state (pending, active, expired).",
+            ["state"],
+            registry=self.registry,
+        )
         self.database_errors = Counter(
             "alert_handler_database_errors",
             "Database operations that failed.",

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # on BROKER_URL; "auto" picks celery when BROKER_URL is set; "off" stores alerts only.
     worker_mode: Literal["auto", "embedded", "celery", "off"] = "auto"
     broker_url: str = ""
+    # The Celery queue: one per installation sharing a broker.
+    broker_queue: str = Field("alert-handler", min_length=1, max_length=200)
     scheduler_tick_seconds: float = Field(1.0, gt=0, le=60)
     processing_batch: int = Field(500, ge=1, le=10_000)
     notify_deadline_seconds: float = Field(3600.0, gt=0)

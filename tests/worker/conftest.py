@@ -87,6 +87,16 @@ class Celery:
     def beat(self) -> subprocess.Popen[bytes]:
         return self._spawn("beat", "beat", "--loglevel", "INFO", "--schedule", str(self.logs / "beat-schedule"))
 
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until every worker says it is ready (consuming) and beat has started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            workers = [n for n in self.processes if n != "beat"]
+            if all(" ready." in self.log(n) for n in workers) and "beat: Starting" in self.log("beat"):
+                return
+            time.sleep(0.1)
+        raise AssertionError("Celery did not start in time:\n" + "\n".join(self.log(n)[-2000:] for n in self.processes))
+
     def kill(self, name: str) -> None:
         """SIGKILL the whole process group: the main worker process and its pool children."""
         process = self.processes.pop(name)
@@ -106,10 +116,12 @@ class Celery:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def celery_env(database_url: str, broker_url: str, config_file: Path) -> dict[str, str]:
+def celery_env(
+    database_url: str, broker_url: str, config_file: Path, *, queue: str = "alert-handler", tick: float = 0.5
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "BROKER_", "WORKER_"))}
     env.update(
         DATABASE_URL=database_url, BROKER_URL=broker_url, CONFIG_FILE=str(config_file),
-        SCHEDULER_TICK_SECONDS="0.5", NOTIFY_LEASE_SECONDS="3", LOG_LEVEL="INFO",
+        BROKER_QUEUE=queue, SCHEDULER_TICK_SECONDS=str(tick), NOTIFY_LEASE_SECONDS="3", LOG_LEVEL="INFO",
     )  # fmt: skip
     return env

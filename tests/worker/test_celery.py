@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Api, make_api
+from tests.conftest import Api, make_api, service_missing
 from tests.http_sink import Received, Sink, http_sink
 from tests.worker.conftest import Celery, RedisServer, celery_env
 
@@ -51,19 +53,25 @@ def write_config(tmp_path: Path, sink: Sink, group_by: str = "['...']", group_wa
 
 @contextlib.asynccontextmanager
 async def scaled(
-    database_url: str, redis_server: RedisServer, config: Path, tmp_path: Path, workers: int = 2
+    database_url: str, broker_url: str, config: Path, tmp_path: Path, *, workers: int = 2, tick: float = 0.5
 ) -> AsyncIterator[tuple[Celery, list[Api]]]:
-    celery = Celery(celery_env(database_url, redis_server.url, config), tmp_path)
+    """Workers and beat as subprocesses, and two API apps in this process, all on one database.
+
+    With a long `tick`, only the tasks the API sends can do the work in time: the dispatch path."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    celery = Celery(celery_env(database_url, broker_url, config, queue=queue, tick=tick), tmp_path)
     for i in range(workers):
         celery.worker(f"w{i}")
     celery.beat()
+    await asyncio.to_thread(celery.wait_ready)
     apis: list[Api] = []
     try:
         async with contextlib.AsyncExitStack() as stack:
             for _ in range(2):  # two API processes' worth of apps, each dispatching on its own
                 made = make_api(
-                    database_url, worker_mode="celery", broker_url=redis_server.url, config_file=str(config)
-                )
+                    database_url, worker_mode="celery", broker_url=broker_url, broker_queue=queue,
+                    config_file=str(config),
+                )  # fmt: skip
                 apis.append(await made.__anext__())
                 stack.push_async_callback(made.aclose)
             yield celery, apis
@@ -100,7 +108,7 @@ async def test_two_workers_and_two_api_processes_notify_each_alert_once(
     database_url: str, redis_server: RedisServer, sink: Sink, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, sink)
-    async with scaled(database_url, redis_server, config, tmp_path) as (_celery, apis):
+    async with scaled(database_url, redis_server.url, config, tmp_path, tick=30) as (_celery, apis):
         batches = [alerts("Load", 200)[i : i + 20] for i in range(0, 200, 20)]
         await asyncio.gather(*(post(apis[i % 2], batch) for i, batch in enumerate(batches)))
         received = await wait_for(sink, 200)
@@ -115,7 +123,7 @@ async def test_two_workers_racing_on_one_group_send_one_notification(
     database_url: str, redis_server: RedisServer, sink: Sink, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, sink, group_by="[alertname]", group_wait="3s")
-    async with scaled(database_url, redis_server, config, tmp_path) as (_celery, apis):
+    async with scaled(database_url, redis_server.url, config, tmp_path) as (_celery, apis):
         await asyncio.gather(*(post(apis[i % 2], alerts("Same", 100)[i::10]) for i in range(10)))
         [received] = await wait_for(sink, 1)
         await asyncio.sleep(3)
@@ -128,7 +136,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
 ) -> None:
     config = write_config(tmp_path, sink)
     sink.delay = 0.01  # a slow receiver, so the kill lands while notifications are in flight
-    async with scaled(database_url, redis_server, config, tmp_path, workers=2) as (celery, apis):
+    async with scaled(database_url, redis_server.url, config, tmp_path) as (celery, apis):
         await asyncio.gather(*(post(apis[0], alerts("Kill", 600)[i : i + 50]) for i in range(0, 600, 50)))
         await wait_for(sink, 30)
         celery.kill("w0")
@@ -149,7 +157,7 @@ async def test_with_redis_down_ingest_answers_and_the_work_is_done_when_it_retur
     database_url: str, redis_server: RedisServer, sink: Sink, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path, sink)
-    async with scaled(database_url, redis_server, config, tmp_path) as (_celery, apis):
+    async with scaled(database_url, redis_server.url, config, tmp_path) as (_celery, apis):
         await post(apis[0], alerts("Before", 5))
         await wait_for(sink, 5)
         redis_server.stop()
@@ -161,3 +169,18 @@ async def test_with_redis_down_ingest_answers_and_the_work_is_done_when_it_retur
         received = await wait_for(sink, 55, timeout=90)
     titles = Counter(a["annotations"]["summary"] for r in received for a in r.json()["alerts"])
     assert len([t for t in titles if t.startswith("During")]) == 50
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+async def test_rabbitmq_works_as_the_broker(database_url: str, sink: Sink, tmp_path: Path) -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError as exc:
+        service_missing("RabbitMQ", str(exc))
+    config = write_config(tmp_path, sink)
+    async with scaled(database_url, RABBITMQ_URL, config, tmp_path, tick=30) as (_celery, apis):
+        await post(apis[0], alerts("Rabbit", 20))
+        received = await wait_for(sink, 20)
+    assert len(delivered_alerts(received)) == 20

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from alert_handler.domain.alert import Outcome, Status
+from alert_handler.muting.silences import Silence, SilenceState
 from alert_handler.security.keys import Scope
 
 
@@ -189,3 +190,71 @@ class ExplanationOut(BaseModel):
 
 class NotificationPageOut(BaseModel):
     items: list[NotificationOut]
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL refuses the NUL character in text and JSON
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 9000:
+        raise ValueError("year out of range (1900 to 9000)")
+    return value
+
+
+# Text of 1 to N characters that every database can store.
+MatcherText = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_storable)]
+NameText = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_storable)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_storable)]
+Time = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+class SilenceIn(BaseModel):
+    """A new silence, or the whole of a changed one (PUT). Give `ends_at` or `duration`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[MatcherText] = Field(
+        min_length=1,
+        max_length=64,
+        description='Alertmanager matchers: name, operator (=, !=, =~, !~) and value, e.g. alertname="DiskFull"',
+        examples=[['alertname="DiskFull"', 'instance=~"db-.*"']],
+    )
+    starts_at: Time | None = Field(
+        None, description="With a time zone. Default: now (PUT: the silence's current start); a past start means now"
+    )
+    ends_at: Time | None = Field(None, description="With a time zone; or give `duration`")
+    duration: str | None = Field(
+        None,
+        max_length=32,
+        description="How long from the start (or from now, if the start is past): 30m, 2h, 1d, 1h30m",
+        examples=["2h"],
+    )
+    created_by: NameText | None = Field(None, description="Default: the API key's name")
+    comment: LongText
+
+
+class SilenceOut(BaseModel):
+    id: str
+    matchers: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    updated_at: datetime
+    state: SilenceState = Field(description="At the time of the answer: pending, active or expired")
+
+    @classmethod
+    def of(cls, silence: Silence, now: datetime, state: SilenceState | None = None) -> SilenceOut:
+        return cls(
+            id=silence.id,
+            matchers=[str(m) for m in silence.matchers],
+            starts_at=silence.starts_at,
+            ends_at=silence.ends_at,
+            created_by=silence.created_by,
+            comment=silence.comment,
+            updated_at=silence.updated_at,
+            state=state or silence.state(now),
+        )

@@ -87,7 +87,9 @@ class WebhookChannel:
     def __init__(self, settings: WebhookSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self._url = settings.url.get_secret_value()
-        self._client = client or httpx.AsyncClient(timeout=settings.timeout_seconds)
+        self._client = client or httpx.AsyncClient(
+            timeout=settings.timeout_seconds, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        )
 
     async def send(self, message: Message) -> Delivery:
         headers = {k: v.get_secret_value() for k, v in self.settings.headers.items()}

@@ -17,10 +17,15 @@ import orjson
 from alert_handler.routing.tree import GroupSettings
 
 
-def group_labels(labels: Mapping[str, str], settings: GroupSettings) -> dict[str, str]:
+def group_labels(
+    labels: Mapping[str, str], settings: GroupSettings, fields: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The group's labels. `...` takes every label; named ones may also be native fields
+    (`fields`, e.g. `severity`), so `group_by: [severity]` works for alerts without labels."""
     if settings.group_by_all:
         return dict(labels)
-    return {name: labels[name] for name in settings.group_by if labels.get(name)}
+    found = {**(fields or {}), **labels}
+    return {name: found[name] for name in settings.group_by if found.get(name)}
 
 
 def group_key(tenant: str, route_path: str, receiver: str, labels: Mapping[str, str]) -> str:

@@ -105,7 +105,8 @@ async def process(
     first_flush: dict[str, datetime] = {}
     for d in decisions:
         for route in d.routes:
-            labels = group_labels(d.outcome.view.match_labels() if d.outcome else {}, route.group)
+            view = d.outcome.view if d.outcome else AlertView.from_row(d.row)
+            labels = group_labels(view.labels, route.group, view.match_labels())
             key = group_key(d.row["tenant"], route.path, route.receiver, labels)
             route_info = {"group_key": key, "group_labels": labels}
             for shown in d.explanation["routes"]:

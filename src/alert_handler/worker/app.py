@@ -20,6 +20,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("alert_handler", broker=settings.broker_url or settings.redis_url or None)
     app.conf.update(
         task_ignore_result=True,
+        task_default_queue=settings.broker_queue,
         # A message is acknowledged after its task ran, and handed to another worker when the
         # one running it dies; tasks are idempotent, so running one twice is harmless.
         task_acks_late=True,
@@ -39,4 +40,5 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+# The workers' and beat's app (`celery -A alert_handler.worker`), from their environment.
 celery_app = make_celery(get_settings())

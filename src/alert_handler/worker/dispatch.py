@@ -8,6 +8,7 @@ owed: the failure is logged (once per outage) and the scheduler's tick picks the
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 
 from loguru import logger
@@ -30,9 +31,10 @@ class CeleryDispatch:
         self._ready.set()
 
     async def start(self) -> None:
-        from alert_handler.worker import tasks  # imports Celery only in this mode
+        from alert_handler.worker.app import PROCESS_TASK, make_celery  # imports Celery only in this mode
 
-        self._send = tasks.process_alerts.apply_async
+        app = make_celery(self._settings)
+        self._send = functools.partial(app.send_task, PROCESS_TASK)
         self._task = asyncio.create_task(self._publish_loop(), name="celery-dispatch")
 
     async def stop(self) -> None:
@@ -48,7 +50,7 @@ class CeleryDispatch:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 try:
-                    await asyncio.to_thread(self._send, args=[chunk], retry=False)
+                    await asyncio.to_thread(self._send, args=[chunk], retry=False, expires=300)
                 except Exception as exc:
                     if not self._broker_down:
                         logger.warning(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from alert_handler import db
 from alert_handler.api.deps import RuntimeDep
 from alert_handler.api.schemas import HealthOut
-from alert_handler.store import alert_reads
+from alert_handler.store import alert_reads, silences
 from alert_handler.store import notifications as notification_store
 from alert_handler.store.notifications import NotificationStatus
 
@@ -76,6 +76,7 @@ async def metrics(rt: RuntimeDep) -> Response:
             counts = await alert_reads.open_counts_by_severity(conn)
             outbox = await notification_store.counts(conn)
             backlog, oldest = await alert_reads.processing_backlog(conn)
+            silence_counts = await silences.counts_by_state(conn, rt.clock())
     except Exception:
         rt.metrics.database_errors.labels("metrics").inc()
     else:
@@ -85,4 +86,6 @@ async def metrics(rt: RuntimeDep) -> Response:
             rt.metrics.notifications.labels(status.value).set(outbox.get(status.value, 0))
         rt.metrics.processing_backlog.set(backlog)
         rt.metrics.processing_oldest.set((rt.clock() - oldest).total_seconds() if oldest else 0.0)
+        for state, n in silence_counts.items():
+            rt.metrics.silences.labels(state.value).set(n)
     return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
