@@ -218,6 +218,7 @@ class TestValidation:
         ({"source": "s", "title": "t", "tags": "cpu"}, ["body", "tags"]),
         ({"source": "s", "title": "t", "tags": [""]}, ["body", "tags", 0]),
         ({"source": "s", "title": "t", "starts_at": "yesterday"}, ["body", "starts_at"]),
+        ({"source": "s", "title": "t", "ends_at": "0001-01-01T00:00:00+00:01"}, ["body", "ends_at"]),
         ({"source": "s", "title": "t", "dedup_key": ""}, ["body", "dedup_key"]),
         ({"source": "s", "title": "x" * 501}, ["body", "title"]),
     ]

@@ -11,26 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import Status
-from alert_handler.domain.matchers import parse_matcher
 from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule
 from alert_handler.muting.silences import Silence
 from alert_handler.muting.status import MuteStatus, mute_status
 from alert_handler.routing.models import Config
 from alert_handler.routing.view import AlertView
+from alert_handler.store import silences as silence_store
 from alert_handler.store.tables import alerts_table as alerts
-from alert_handler.store.tables import silences_table as silences
-
-
-def silence_from_row(row: Any) -> Silence:
-    return Silence(
-        id=row.id,
-        matchers=[parse_matcher(m) for m in row.matchers],
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        created_by=row.created_by,
-        comment=row.comment,
-        updated_at=row.updated_at,
-    )
 
 
 def inhibit_rules(config: Config) -> list[InhibitRule]:
@@ -55,8 +42,7 @@ async def load_mutes(conn: AsyncConnection, config: Config, tenants: Iterable[st
     found: dict[str, Mutes] = {}
     rules = inhibit_rules(config)
     for tenant in sorted(set(tenants)):
-        rows = await conn.execute(select(silences).where(silences.c.tenant == tenant, silences.c.ends_at >= now))
-        in_force = [silence_from_row(r) for r in rows]
+        in_force = await silence_store.in_force(conn, tenant, now)
         sources: Sequence[dict[str, str]] = []
         if rules:
             firing = await conn.execute(
