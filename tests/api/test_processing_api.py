@@ -78,7 +78,7 @@ async def test_an_alert_reaches_the_webhook_and_explains_itself(live_api: Api, s
     assert explanation["processed"] is True
     assert explanation["rules"]["matched"] == ["db-team"]
     assert explanation["rules"]["trace"][0]["name"] == "db-team"
-    assert [(r["path"], r["receiver"]) for r in explanation["routes"]] == [("route", "ops")]
+    assert [(r["path"], r["receiver"], r["time_muted"]) for r in explanation["routes"]] == [("route", "ops", None)]
     assert explanation["groups"][0]["labels"] == {"alertname": "ReplicationLag"}
     detail = (await live_api.client.get(f"/api/v1/alerts/{alert_id}", headers=live_api.auth())).json()
     assert (detail["team"], detail["tags"]) == ("db", ["database"])

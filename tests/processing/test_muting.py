@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from alert_handler import db
 from alert_handler.store.tables import silences_table
@@ -166,3 +167,33 @@ time_intervals:
     await harness.ingest(alert("Report", severity="info"), alert("Down", severity="critical"))
     await harness.run()
     assert [m.firing[0].title for m in harness.recorder.messages("pager")] == ["Down"]
+
+
+async def test_explain_says_a_route_is_held_by_its_time_interval(database_url: str, tmp_path: Any) -> None:
+    from datetime import UTC, datetime
+
+    from tests.api.conftest import Clock, make_clocked_api
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        """
+receivers: [{name: pager, type: log}]
+route:
+  receiver: pager
+  routes: [{receiver: pager, mute_time_intervals: [always]}]
+time_intervals:
+  - {name: always, time_intervals: [{weekdays: ['sunday:saturday']}]}
+"""
+    )
+    clock = Clock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    async for api in make_clocked_api(database_url, clock, config_file=str(config), worker_mode="off"):
+        answer = await api.client.post("/api/v1/alerts", json={"title": "x", "source": "s"}, headers=api.auth())
+        alert_id = answer.json()["id"]
+        from alert_handler.processing.pipeline import Pipeline
+        from alert_handler.processing.run import run_once
+
+        runtime = api.client._transport.app.state.runtime  # type: ignore[attr-defined]
+        pipeline: Pipeline = runtime.pipeline
+        await run_once(pipeline)
+        explained = (await api.client.get(f"/api/v1/alerts/{alert_id}/explain", headers=api.auth())).json()
+        assert explained["routes"][0]["time_muted"] == "mute_time_intervals: in 'always'"

@@ -181,7 +181,9 @@ class ExplanationOut(BaseModel):
     rules: dict[str, Any] = Field(
         description="matched (rule names), suppressed_by, route_to, escalation_policy, and a trace of every rule"
     )
-    routes: list[dict[str, Any]]
+    routes: list[dict[str, Any]] = Field(
+        description="path, receiver, group key and labels; time_muted says if its time intervals hold it now"
+    )
     suppressed_by: list[dict[str, Any]]
     groups: list[GroupOut]
     notifications: list[NotificationOut]
