@@ -22,7 +22,7 @@ from alert_handler.domain.alert import Status
 from alert_handler.grouping.nflog import LogEntry, needs_notify
 from alert_handler.muting.time_intervals import TimeInterval, muted_by_time, parse_time_interval
 from alert_handler.processing.channel_pool import ChannelPool
-from alert_handler.processing.muting import load_mutes
+from alert_handler.processing.muting import Mutes, load_mutes
 from alert_handler.processing.pipeline import Limits, Snapshot
 from alert_handler.routing.models import Config
 from alert_handler.routing.tree import Route
@@ -51,6 +51,7 @@ async def flush(
     now: datetime,
     *,
     ids: Sequence[int] | None = None,
+    mutes: dict[str, Mutes] | None = None,
 ) -> list[int]:
     """Flush the due groups (all, or those in `ids`); the ids of the notifications made."""
     due = await group_store.claim_due(conn, now, ids=ids, limit=limits.batch)
@@ -59,7 +60,9 @@ async def flush(
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await group_store.member_alerts(conn, [g["id"] for g in due]):
         members[row["group_id"]].append(row)
-    mutes = await load_mutes(conn, snapshot.config, {g["tenant"] for g in due}, now)
+    tenants = {g["tenant"] for g in due}
+    if mutes is None or not tenants <= mutes.keys():
+        mutes = await load_mutes(conn, snapshot.config, tenants, now)
     routes = _routes_by_path(snapshot.tree)
     notifications: list[dict[str, Any]] = []
     flushed: list[dict[str, Any]] = []

@@ -15,7 +15,7 @@ from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule
 from alert_handler.muting.silences import Silence
 from alert_handler.muting.status import MuteStatus, mute_status
 from alert_handler.routing.models import Config
-from alert_handler.routing.view import AlertView
+from alert_handler.routing.view import AlertView, match_labels
 from alert_handler.store import silences as silence_store
 from alert_handler.store.tables import alerts_table as alerts
 
@@ -45,10 +45,11 @@ async def load_mutes(conn: AsyncConnection, config: Config, tenants: Iterable[st
         in_force = await silence_store.in_force(conn, tenant, now)
         sources: Sequence[dict[str, str]] = []
         if rules:
+            columns = (alerts.c.labels, alerts.c.severity, alerts.c.source, alerts.c.title, alerts.c.tags)
             firing = await conn.execute(
-                select(alerts).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
+                select(*columns).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
             )
-            sources = [AlertView.from_row(r._mapping).match_labels() for r in firing]
+            sources = [match_labels(r.labels, r.severity, r.source, r.title, r.tags) for r in firing]
         found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources))
     return found
 

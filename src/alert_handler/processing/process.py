@@ -36,6 +36,7 @@ ACTOR = "system:processing"
 class Processed:
     alert_ids: list[int] = field(default_factory=list)
     due_groups: list[int] = field(default_factory=list)
+    mutes: dict[str, Mutes] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -121,7 +122,7 @@ async def process(
     await group_store.wake_idle(conn, {ids_by_key[k]: at for k, at in first_flush.items()})
     await _write_results(conn, snapshot, decisions, ids_by_key, now)
     due = [ids_by_key[k] for k, at in first_flush.items() if at <= now]
-    return Processed([r["id"] for r in rows], sorted(set(due)))
+    return Processed([r["id"] for r in rows], sorted(set(due)), mutes)
 
 
 def _group_row(tenant: str, key: str, route: RouteMatch, labels: dict[str, str], now: datetime) -> dict[str, Any]:

@@ -40,8 +40,9 @@ async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None
         processed = await process(conn, snapshot, now, ids=alert_ids, limit=pipeline.limits.batch)
         if processed.due_groups:
             report.notifications = await flush(
-                conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups
-            )
+                conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups,
+                mutes=processed.mutes,
+            )  # fmt: skip
     report.processed = len(processed.alert_ids)
     if report.notifications:
         report.delivered = await deliver(pipeline, ids=report.notifications)

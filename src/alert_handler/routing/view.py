@@ -8,12 +8,22 @@ severity, so a rule that raises it changes where the alert goes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 NATIVE_FIELDS = ("source", "severity", "title", "tags")
+
+
+def match_labels(
+    labels: Mapping[str, str], severity: str, source: str, title: str, tags: Sequence[str]
+) -> dict[str, str]:
+    """What matchers see: the labels plus the native fields (see the module's docstring)."""
+    found = {"source": source, "title": title, "tags": ",".join(tags)}
+    found.update(labels)
+    found["severity"] = severity
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +68,7 @@ class AlertView:
         )
 
     def match_labels(self) -> dict[str, str]:
-        found = {"source": self.source, "title": self.title, "tags": ",".join(self.tags)}
-        found.update(self.labels)
-        found["severity"] = self.severity
-        return found
+        return match_labels(self.labels, self.severity, self.source, self.title, self.tags)
 
     def as_dict(self) -> dict[str, Any]:
         """The whole alert as CEL expressions and templates see it."""
