@@ -17,10 +17,12 @@ from typing import Any
 
 from loguru import logger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import db
 from alert_handler.channels.base import Delivery, Message, MessageAlert
 from alert_handler.domain.alert import EventKind
+from alert_handler.processing.claimed import Claimed
 from alert_handler.processing.pipeline import Limits, Pipeline
 from alert_handler.store import notifications as notification_store
 from alert_handler.store.notifications import NotificationStatus
@@ -70,24 +72,37 @@ def message(notification: dict[str, Any], by_id: dict[int, dict[str, Any]], exte
     )
 
 
+async def claim(
+    conn: AsyncConnection, pipeline: Pipeline, now: datetime, *, ids: Sequence[int] | None = None
+) -> Claimed:
+    """Lease due notifications (all, or these) in the caller's transaction; send after it commits."""
+    found = await notification_store.claim_due(conn, now, pipeline.limits.lease, ids=ids, limit=pipeline.limits.batch)
+    if not found:
+        return Claimed([], {})
+    alert_ids = sorted({i for n in found for i in (*n["firing"], *n["resolved"])})
+    rows = await conn.execute(select(alerts).where(alerts.c.id.in_(alert_ids)))
+    return Claimed(found, {r.id: dict(r._mapping) for r in rows})
+
+
 async def deliver(pipeline: Pipeline, *, ids: Sequence[int] | None = None) -> Delivered:
-    now = pipeline.clock()
+    """Claim due notifications (all, or these), send them, record what happened."""
     async with db.write(pipeline.engine) as conn:
-        claimed = await notification_store.claim_due(
-            conn, now, pipeline.limits.lease, ids=ids, limit=pipeline.limits.batch
-        )
-    if not claimed:
+        claimed = await claim(conn, pipeline, pipeline.clock(), ids=ids)
+    return await send(pipeline, claimed)
+
+
+async def send(pipeline: Pipeline, claimed: Claimed) -> Delivered:
+    """Send claimed notifications concurrently, then record every outcome in one transaction."""
+    if not claimed.notifications:
         return Delivered()
-    alert_ids = sorted({i for n in claimed for i in (*n["firing"], *n["resolved"])})
-    async with db.read(pipeline.engine) as conn:
-        rows = await conn.execute(select(alerts).where(alerts.c.id.in_(alert_ids)))
-        by_id = {r.id: dict(r._mapping) for r in rows}
+    by_id = claimed.alerts
+    claimed_rows = claimed.notifications
     config = pipeline.snapshot().config
-    messages = [message(n, by_id, pipeline.external_url) for n in claimed]
+    messages = [message(n, by_id, pipeline.external_url) for n in claimed_rows]
     results = await asyncio.gather(*(_send(pipeline, config, m) for m in messages))
     done = pipeline.clock()
     outcomes, new_events, report = [], [], Delivered()
-    for notification, result in zip(claimed, results, strict=True):
+    for notification, result in zip(claimed_rows, results, strict=True):
         outcome, kind, detail = _outcome(notification, result, done, pipeline.limits)
         outcomes.append(outcome)
         if not result.ok:

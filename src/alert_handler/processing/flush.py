@@ -22,6 +22,7 @@ from alert_handler.domain.alert import Status
 from alert_handler.grouping.nflog import LogEntry, needs_notify
 from alert_handler.muting.time_intervals import TimeInterval, muted_by_time, parse_time_interval
 from alert_handler.processing.channel_pool import ChannelPool
+from alert_handler.processing.claimed import Claimed
 from alert_handler.processing.muting import Mutes, load_mutes
 from alert_handler.processing.pipeline import Limits, Snapshot
 from alert_handler.routing.models import Config
@@ -52,11 +53,12 @@ async def flush(
     *,
     ids: Sequence[int] | None = None,
     mutes: dict[str, Mutes] | None = None,
-) -> list[int]:
-    """Flush the due groups (all, or those in `ids`); the ids of the notifications made."""
+) -> Claimed:
+    """Flush the due groups (all, or those in `ids`). The notifications made come back leased to
+    the caller, with their alerts, to send once the transaction commits."""
     due = await group_store.claim_due(conn, now, ids=ids, limit=limits.batch)
     if not due:
-        return []
+        return Claimed()
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await group_store.member_alerts(conn, [g["id"] for g in due]):
         members[row["group_id"]].append(row)
@@ -114,10 +116,11 @@ async def flush(
         remaining = any(a["status"] != Status.RESOLVED.value for a in alerts)
         next_at = now + timedelta(seconds=group["group_interval_s"]) if remaining else None
         flushed.append({"_id": group["id"], "_next": next_at, "_now": now, **log})
-    made = await notification_store.add(conn, notifications)
+    made = await notification_store.add(conn, notifications, leased_until=now + limits.lease)
     await group_store.remove_members(conn, leaving)
     await group_store.record_flush(conn, flushed)
-    return made
+    alerts_by_id = {a["id"]: a for group_alerts in members.values() for a in group_alerts}
+    return Claimed(made, alerts_by_id)
 
 
 def _entry(group: dict[str, Any]) -> LogEntry | None:

@@ -117,9 +117,12 @@ async def process(
             at = first_flush_at(now, d.row["first_received_at"], d.row["starts_at"], route.group)
             first_flush[key] = min(at, first_flush.get(key, at))
             group_rows.setdefault(key, _group_row(d.row["tenant"], key, route, labels, now))
-    ids_by_key = await group_store.ensure(conn, list(group_rows.values()))
+    for key, row in group_rows.items():
+        row["next_flush_at"] = first_flush[key]
+    ids_by_key, existing = await group_store.ensure(conn, list(group_rows.values()))
     await group_store.add_members(conn, [(ids_by_key[k], a) for k, a in memberships], now)
-    await group_store.wake_idle(conn, {ids_by_key[k]: at for k, at in first_flush.items()})
+    waking = {ids_by_key[k]: at for k, at in first_flush.items() if ids_by_key[k] in existing}
+    await group_store.wake_idle(conn, waking)
     await _write_results(conn, snapshot, decisions, ids_by_key, now)
     due = [ids_by_key[k] for k, at in first_flush.items() if at <= now]
     return Processed([r["id"] for r in rows], sorted(set(due)), mutes)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alert_handler import db
-from alert_handler.processing.deliver import Delivered, deliver
+from alert_handler.processing.claimed import Claimed
+from alert_handler.processing.deliver import Delivered, claim, send
 from alert_handler.processing.flush import flush
 from alert_handler.processing.pipeline import Pipeline
 from alert_handler.processing.process import process
@@ -20,7 +21,7 @@ HOUSEKEEPING_EVERY = timedelta(minutes=10)
 @dataclass(slots=True)
 class Report:
     processed: int = 0
-    notifications: list[int] = field(default_factory=list)
+    notifications: int = 0
     delivered: Delivered = field(default_factory=Delivered)
     escalated: int = 0
     expired: int = 0
@@ -32,20 +33,23 @@ class Report:
 
 
 async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> Report:
-    """Process owed alerts (these, or any), flush the groups that fell due, send what that decided."""
+    """Process owed alerts (these, or any), flush the groups that fell due, send what that decided.
+
+    Deciding and claiming the notifications is one transaction; sending happens after its commit."""
     report = Report()
     snapshot = pipeline.snapshot()
     now = pipeline.clock()
+    claimed = Claimed()
     async with db.write(pipeline.engine) as conn:
         processed = await process(conn, snapshot, now, ids=alert_ids, limit=pipeline.limits.batch)
         if processed.due_groups:
-            report.notifications = await flush(
+            claimed = await flush(
                 conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups,
                 mutes=processed.mutes,
             )  # fmt: skip
     report.processed = len(processed.alert_ids)
-    if report.notifications:
-        report.delivered = await deliver(pipeline, ids=report.notifications)
+    report.notifications = len(claimed.notifications)
+    report.delivered = await send(pipeline, claimed)
     return report
 
 
@@ -63,24 +67,24 @@ async def tick(pipeline: Pipeline, state: TickState) -> Report:
     report = await run_once(pipeline)
     snapshot = pipeline.snapshot()
     now = pipeline.clock()
+    # One transaction for the schedule's work: each write transaction holds SQLite's only writer.
     async with db.write(pipeline.engine) as conn:
         report.expired = len(await resolve_expired(conn, pipeline.limits, now))
-    async with db.write(pipeline.engine) as conn:
-        report.notifications += await flush(conn, snapshot, pipeline.channels, pipeline.limits, now)
-    async with db.write(pipeline.engine) as conn:
-        made = await escalate(conn, snapshot, pipeline.limits, now)
-        report.escalated = len(made)
-        report.notifications += made
-    since = state.silences_checked_at
-    async with db.write(pipeline.engine) as conn:
+        claimed = await flush(conn, snapshot, pipeline.channels, pipeline.limits, now)
+        escalated = await escalate(conn, snapshot, pipeline.limits, now)
+        report.escalated = len(escalated.notifications)
+        claimed += escalated
+        since = state.silences_checked_at
         if since is None or await silences_changed(conn, since, now):
             report.remarked = await refresh_marks(conn, snapshot, pipeline.limits, now)
+        if state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY:
+            await forget_old(conn, now, pipeline.limits.retention)
+        claimed += await claim(conn, pipeline, now)  # retries due, and leases that ran out
     state.silences_checked_at = now
     if state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY:
-        async with db.write(pipeline.engine) as conn:
-            await forget_old(conn, now, pipeline.limits.retention)
         state.housekeeping_at = now
-    delivered = await deliver(pipeline)
+    report.notifications += len(claimed.notifications)
+    delivered = await send(pipeline, claimed)
     report.delivered.sent += delivered.sent
     report.delivered.retrying += delivered.retrying
     report.delivered.dead += delivered.dead

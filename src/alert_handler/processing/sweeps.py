@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import OPEN_STATUSES, EventKind, Status
 from alert_handler.escalation.policies import step_at
+from alert_handler.processing.claimed import Claimed
 from alert_handler.processing.muting import load_mutes, marks
 from alert_handler.processing.pipeline import Limits, Snapshot
 from alert_handler.routing.view import AlertView
@@ -31,8 +32,8 @@ def _event(alert_id: int, kind: EventKind, now: datetime, detail: dict[str, Any]
     return {"alert_id": alert_id, "at": now, "kind": kind.value, "actor": actor, "detail": detail}
 
 
-async def escalate(conn: AsyncConnection, snapshot: Snapshot, limits: Limits, now: datetime) -> list[int]:
-    """Run every escalation step that fell due; the notifications made."""
+async def escalate(conn: AsyncConnection, snapshot: Snapshot, limits: Limits, now: datetime) -> Claimed:
+    """Run every escalation step that fell due; the notifications made, leased to the caller."""
     query = select(alerts).where(alerts.c.escalation_due_at <= now).order_by(alerts.c.escalation_due_at)
     rows = [dict(r._mapping) for r in await conn.execute(claim(query.limit(limits.batch), conn))]
     policies = {p.name: p for p in snapshot.config.escalation_policies}
@@ -57,7 +58,8 @@ async def escalate(conn: AsyncConnection, snapshot: Snapshot, limits: Limits, no
         await conn.execute(update(alerts).where(alerts.c.id == row["id"]).values(values))
     if new_events:
         await conn.execute(events.insert(), new_events)
-    return await notification_store.add(conn, notifications)
+    made = await notification_store.add(conn, notifications, leased_until=now + limits.lease)
+    return Claimed(made, {r["id"]: r for r in rows})
 
 
 async def resolve_expired(conn: AsyncConnection, limits: Limits, now: datetime) -> list[int]:

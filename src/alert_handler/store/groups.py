@@ -27,18 +27,27 @@ def insert_ignoring_conflicts(conn: AsyncConnection, table: Table) -> Insert:
     return mysql.insert(table).prefix_with("IGNORE")
 
 
-async def ensure(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Make the groups that do not exist yet; the id of every group by its key.
+async def ensure(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> tuple[dict[str, int], set[int]]:
+    """Make the groups that do not exist yet (with the `next_flush_at` of their row); the id of
+    every group by its key, and the ids of the groups that existed already.
 
     Rows go in key order, so two workers making the same new groups queue instead of deadlocking.
     """
     if not rows:
-        return {}
+        return {}, set()
     ordered = sorted(rows, key=lambda r: r["group_key"])
-    await conn.execute(insert_ignoring_conflicts(conn, groups), ordered)
-    keys = [r["group_key"] for r in ordered]
-    found = await conn.execute(select(groups.c.group_key, groups.c.id).where(groups.c.group_key.in_(keys)))
-    return {key: id_ for key, id_ in found}
+    made = await conn.execute(
+        insert_ignoring_conflicts(conn, groups).returning(groups.c.group_key, groups.c.id), ordered
+    )
+    ids = {key: id_ for key, id_ in made}
+    existing: set[int] = set()
+    rest = [r["group_key"] for r in ordered if r["group_key"] not in ids]
+    if rest:
+        found = await conn.execute(select(groups.c.group_key, groups.c.id).where(groups.c.group_key.in_(rest)))
+        for key, id_ in found:
+            ids[key] = id_
+            existing.add(id_)
+    return ids, existing
 
 
 async def add_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]], now: datetime) -> None:
@@ -48,7 +57,11 @@ async def add_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]], n
 
 
 async def wake_idle(conn: AsyncConnection, first_flush: dict[int, datetime]) -> None:
-    """Schedule the first flush of groups that had nothing owed (new, or emptied earlier)."""
+    """Schedule a flush of existing groups that have nothing owed (emptied earlier).
+
+    An UPDATE, not a decision on what was read: a flush committing meanwhile may have just
+    emptied the group (without seeing the member being added), and this waits for it and
+    re-checks, so no member is left in an idle group."""
     if not first_flush:
         return
     statement = (

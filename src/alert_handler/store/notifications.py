@@ -26,18 +26,24 @@ class NotificationStatus(StrEnum):
     DEAD = "dead"
 
 
-async def add(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert notifications; one whose dedup_key exists already is skipped. The ids inserted."""
+async def add(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], *, leased_until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Insert notifications; one whose dedup_key exists already is skipped. The rows inserted.
+
+    With `leased_until`, they are inserted already claimed by the caller (status `sending`, first
+    attempt), who sends them once this transaction commits."""
     if not rows:
         return []
-    keys = [r["dedup_key"] for r in rows]
-    await conn.execute(insert_ignoring_conflicts(conn, notifications), sorted(rows, key=lambda r: r["dedup_key"]))
-    found = await conn.execute(
-        select(notifications.c.id).where(
-            notifications.c.dedup_key.in_(keys), notifications.c.status == NotificationStatus.PENDING.value
-        )
-    )
-    return sorted(found.scalars())
+    if leased_until is not None:
+        lease = {
+            "status": NotificationStatus.SENDING.value, "attempts": 1,
+            "next_attempt_at": leased_until, "lease_until": leased_until,
+        }  # fmt: skip
+        rows = [{**r, **lease} for r in rows]
+    statement = insert_ignoring_conflicts(conn, notifications).returning(*notifications.c)
+    made = await conn.execute(statement, sorted(rows, key=lambda r: r["dedup_key"]))
+    return [dict(r._mapping) for r in made]
 
 
 def new_row(

@@ -47,7 +47,7 @@ def scheduler_tick() -> dict[str, int]:
         if report.busy:
             logger.info(
                 "tick: {} processed, {} notifications, {} sent, {} escalated, {} expired",
-                report.processed, len(report.notifications), report.delivered.sent, report.escalated, report.expired,
+                report.processed, report.notifications, report.delivered.sent, report.escalated, report.expired,
             )  # fmt: skip
         return {"processed": report.processed, "sent": report.delivered.sent}
 

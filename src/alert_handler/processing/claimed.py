@@ -1,0 +1,17 @@
+"""Notifications leased to one sender, with the alerts they are about: what `deliver.send` takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Claimed:
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    alerts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __iadd__(self, other: Claimed) -> Claimed:
+        self.notifications += other.notifications
+        self.alerts.update(other.alerts)
+        return self
