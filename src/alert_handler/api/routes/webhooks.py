@@ -15,6 +15,7 @@ from alert_handler.api.schemas import AcknowledgementOut, IngestResultOut, Webho
 from alert_handler.api.webhook_auth import authenticate_webhook
 from alert_handler.ingest import webhooks
 from alert_handler.ingest.sources.base import Context
+from alert_handler.routing.integrations import INTEGRATION_NAME
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -22,7 +23,7 @@ _ANY_JSON = {
     "requestBody": {
         "required": True,
         "description": "The sender's own payload (Alertmanager, Grafana, Zabbix, PagerDuty v2, or mapped JSON)",
-        "content": {"application/json": {"schema": {}}},
+        "content": {"application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}},
     }
 }
 
@@ -42,10 +43,10 @@ _ANY_JSON = {
     summary="Receive a webhook from an integration",
 )
 async def receive(
-    integration: Annotated[str, Path(min_length=1, max_length=128, description="The integration's name")],
+    integration: Annotated[str, Path(pattern=INTEGRATION_NAME, description="The integration's name")],
     request: Request,
     rt: RuntimeDep,
-    token: Annotated[str | None, Query(max_length=1024, description="The integration's token")] = None,
+    token: Annotated[str | None, Query(max_length=256, description="The integration's token")] = None,
 ) -> Response:
     """Stores the alerts the payload carries and answers after the commit, with one result per
     alert (`created`, `duplicate`, `reopened`, `resolved`) and, for PagerDuty `acknowledge` and
