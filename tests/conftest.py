@@ -83,7 +83,7 @@ def server_databases() -> Iterator[dict[str, str | Exception]]:
 # Children before parents, for the DELETEs of SQLite and MariaDB.
 TABLES = (
     "notifications", "group_members", "alert_groups", "alert_events", "alerts", "api_keys", "silences",
-    "config_objects",
+    "config_objects", "heartbeats",
 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """What `/api/v1/config` answers, and the secrets it never shows.
 
-A receiver's settings may carry passwords, tokens, keys and webhook URLs. Values under a key
+A receiver's settings (and an integration's auth) may carry passwords, tokens, keys and webhook URLs. Values under a key
 that looks secret are answered as `********`; URLs lose their password and query values. A PUT
 that sends such a masked value back keeps the stored one, so a GET-edit-PUT round trip works.
 """
@@ -94,6 +94,14 @@ def restore_masked(new: Any, old: Any) -> Any:
     return restored
 
 
+SECRET_KINDS = ("receivers", "integrations")
+
+
 def shown(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    """A body as GET answers it: receivers masked, others as they are."""
-    return mask(body) if kind == "receivers" else dict(body)
+    """A body as GET answers it: receivers' settings and integrations' auth masked (the header
+    name an integration reads stays visible), others as they are."""
+    if kind == "receivers":
+        return mask(body)  # type: ignore[no-any-return]
+    if kind == "integrations" and isinstance(body.get("auth"), Mapping):
+        return {**body, "auth": mask(body["auth"])}
+    return dict(body)

@@ -24,6 +24,23 @@ class IngestBatchOut(BaseModel):
     results: list[IngestResultOut]
 
 
+class AcknowledgementOut(BaseModel):
+    fingerprint: str
+    outcome: Literal["acknowledged", "duplicate", "not_found"]
+    id: int | None = Field(None, description="The open alert acknowledged (none when not_found)")
+
+
+class WebhookOut(BaseModel):
+    """What a webhook stored; PagerDuty integrations also answer PagerDuty's fields."""
+
+    count: int = Field(description="The number of alerts stored")
+    results: list[IngestResultOut]
+    acknowledgements: list[AcknowledgementOut] = Field(default_factory=list)
+    status: str | None = Field(None, description="PagerDuty: success")
+    message: str | None = Field(None, description="PagerDuty: Event processed")
+    dedup_key: str | None = Field(None, description="PagerDuty: the key of the alert the event was for")
+
+
 class EventOut(BaseModel):
     id: int | None
     at: datetime

@@ -14,6 +14,7 @@ from alert_handler.processing.flush import flush
 from alert_handler.processing.pipeline import Pipeline
 from alert_handler.processing.process import process
 from alert_handler.processing.sweeps import escalate, forget_old, refresh_marks, resolve_expired, silences_changed
+from alert_handler.store import heartbeats
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
 
@@ -26,10 +27,11 @@ class Report:
     escalated: int = 0
     expired: int = 0
     remarked: int = 0
+    heartbeats_missed: int = 0
 
     @property
     def busy(self) -> bool:
-        return bool(self.processed or self.notifications or self.expired)
+        return bool(self.processed or self.notifications or self.expired or self.heartbeats_missed)
 
 
 async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> Report:
@@ -62,9 +64,13 @@ class TickState:
 
 
 async def tick(pipeline: Pipeline, state: TickState) -> Report:
-    """Everything time brings due: owed alerts nobody processed, group flushes, escalation steps,
-    expired alerts, stale mute marks, notifications to (re)try."""
+    """Everything time brings due: missed heartbeats (their alerts fire), owed alerts nobody
+    processed, group flushes, escalation steps, expired alerts, stale mute marks, notifications
+    to (re)try."""
+    async with db.write(pipeline.engine) as conn:
+        missed = len(await heartbeats.missed(conn, pipeline.clock(), pipeline.limits.batch))
     report = await run_once(pipeline)
+    report.heartbeats_missed = missed
     snapshot = pipeline.snapshot()
     now = pipeline.clock()
     # One transaction for the schedule's work: each write transaction holds SQLite's only writer.

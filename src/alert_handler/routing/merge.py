@@ -1,6 +1,7 @@
 """The effective configuration: the file's sections with the objects made through the API added.
 
-Objects of the list kinds (receivers, rules, inhibit_rules, time_intervals, escalation_policies)
+Objects of the list kinds (receivers, rules, inhibit_rules, time_intervals, escalation_policies,
+integrations)
 follow the file's entries; `routes` objects are named child routes after the root route's own
 children. API objects come in name order. A name the file already uses for that kind is refused.
 Every problem keeps saying where it is: in the file (`route.routes[2].receiver`) or in an API
@@ -16,7 +17,7 @@ from typing import Any
 from alert_handler.routing.config import InvalidConfig
 from alert_handler.routing.references import Loc, Problem, format_loc
 
-KINDS = ("receivers", "routes", "rules", "inhibit_rules", "time_intervals", "escalation_policies")
+KINDS = ("receivers", "routes", "rules", "inhibit_rules", "time_intervals", "escalation_policies", "integrations")
 LIST_KINDS = tuple(kind for kind in KINDS if kind != "routes")
 # Kinds whose model has a `name` field; a route's name lives only with the stored object.
 NAMED_KINDS = LIST_KINDS

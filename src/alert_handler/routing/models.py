@@ -7,6 +7,7 @@
     time_intervals       name and the time ranges (their inner shape belongs to muting/)
     rules                name, matchers, optional CEL expression, effects
     escalation_policies  name, steps (after, receivers), repeat
+    integrations         inbound webhooks: name, type, auth, mapping (see `integrations.py`)
 
 Unknown keys are errors. This module checks each object on its own; references between
 objects (a route's receiver, a rule's escalation policy) are checked by `references.py`, and
@@ -36,6 +37,7 @@ from pydantic import (
 from alert_handler.domain.matchers import Matcher, MatcherError, parse_matcher, parse_matchers
 from alert_handler.domain.severity import Severity, parse_severity
 from alert_handler.routing.durations import DurationError, format_duration, parse_duration
+from alert_handler.routing.integrations import Integration
 
 GROUP_BY_ALL = "..."
 DEFAULT_GROUP_WAIT = timedelta(seconds=30)
@@ -240,6 +242,10 @@ class Config(_Model):
     time_intervals: list[TimeInterval] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     escalation_policies: list[EscalationPolicy] = Field(default_factory=list)
+    integrations: list[Integration] = Field(default_factory=list)
 
     def receiver(self, name: str) -> Receiver | None:
         return next((r for r in self.receivers if r.name == name), None)
+
+    def integration(self, name: str) -> Integration | None:
+        return next((i for i in self.integrations if i.name == name), None)

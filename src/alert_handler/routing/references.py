@@ -81,6 +81,7 @@ def check_references(config: Config, receiver_types: Collection[str] = BUILTIN_R
         *_duplicates("rules", [r.name for r in config.rules]),
         *_duplicates("escalation_policies", [p.name for p in config.escalation_policies]),
         *_duplicates("inhibit_rules", [r.name for r in config.inhibit_rules]),
+        *_duplicates("integrations", [i.name for i in config.integrations]),
     ]
     for index, receiver in enumerate(config.receivers):
         if receiver.type not in receiver_types:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alert_handler.domain.alert import EventKind, Status
+from alert_handler.domain.alert import EventKind, IncomingAlert, Status
 from alert_handler.domain.states import transition
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table as events
@@ -81,3 +81,10 @@ async def add_event(
     conn: AsyncConnection, alert_id: int, kind: EventKind, actor: str, detail: dict[str, Any], now: datetime
 ) -> None:
     await conn.execute(insert(events).values(alert_id=alert_id, at=now, kind=kind.value, actor=actor, detail=detail))
+
+
+async def open_alert_id(conn: AsyncConnection, tenant: str, fingerprint: str) -> int | None:
+    """The id of the open alert with this fingerprint, if there is one."""
+    key = IncomingAlert.key_of(tenant, fingerprint)
+    found = (await conn.execute(select(alerts.c.id).where(alerts.c.active_key == key))).scalar_one_or_none()
+    return None if found is None else int(found)

@@ -269,6 +269,29 @@ class ConfigObject(Base):
     __table_args__ = (UniqueConstraint("kind", "name", name="uq_config_objects_kind_name"),)
 
 
+class HeartbeatRow(Base):
+    """A heartbeat: expected again before `expires_at`; `alerting_since` is set while its alert fires."""
+
+    __tablename__ = "heartbeats"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    timeout_seconds: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16))
+    last_beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    alerting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("tenant", "name", name="uq_heartbeats_tenant_name"),
+        Index("ix_heartbeats_expires_at", "expires_at"),
+    )
+
+
 # Core `Table` handles for the repositories, which use SQLAlchemy Core for speed.
 alerts_table = cast(Table, Alert.__table__)
 events_table = cast(Table, AlertEvent.__table__)
@@ -278,3 +301,4 @@ groups_table = cast(Table, AlertGroup.__table__)
 members_table = cast(Table, GroupMember.__table__)
 notifications_table = cast(Table, Notification.__table__)
 config_objects_table = cast(Table, ConfigObject.__table__)
+heartbeats_table = cast(Table, HeartbeatRow.__table__)

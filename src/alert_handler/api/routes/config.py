@@ -1,5 +1,5 @@
 """`/api/v1/config`: the running configuration, and objects made through the API (receivers,
-routes, rules, inhibit rules, time intervals, escalation policies); `POST /-/reload`.
+routes, rules, inhibit rules, time intervals, escalation policies, integrations); `POST /-/reload`.
 
 Objects from the file are read-only here (409). A PUT is validated as part of the whole
 configuration before it is stored; a DELETE that would leave a reference dangling is refused.
@@ -20,6 +20,7 @@ from alert_handler import db
 from alert_handler.api.body import read_limited
 from alert_handler.api.config_reload import reload_logged
 from alert_handler.api.config_views import (
+    SECRET_KINDS,
     ConfigObjectOut,
     ConfigOut,
     ReloadFailedOut,
@@ -38,7 +39,7 @@ from alert_handler.store import config_objects
 router = APIRouter(prefix="/api/v1/config", tags=["configuration"])
 reload_router = APIRouter(tags=["operations"])
 
-Kind = Literal["receivers", "routes", "rules", "inhibit_rules", "time_intervals", "escalation_policies"]
+Kind = Literal["receivers", "routes", "rules", "inhibit_rules", "time_intervals", "escalation_policies", "integrations"]
 KindPath = Annotated[Kind, Path(description="The kind of object")]
 NamePath = Annotated[str, Path(min_length=1, max_length=255, description="The object's name")]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
@@ -53,7 +54,7 @@ _PROVISIONED = {"description": "Provisioned by the file (read-only), or still re
 
 
 def _scope(kind: str) -> Scope:
-    return Scope.ADMIN if kind == "receivers" else Scope.WRITE  # receivers carry secrets
+    return Scope.ADMIN if kind in SECRET_KINDS else Scope.WRITE  # receivers and integrations carry secrets
 
 
 async def _principal_for(request: Request, rt: Runtime, kind: str) -> str:
@@ -120,7 +121,9 @@ async def _refresh(rt: Runtime) -> None:
 async def read_config(rt: RuntimeDep, _: ReadKey) -> ConfigOut:
     loaded = rt.config.current
     data = loaded.config.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    data["receivers"] = [shown("receivers", r) for r in data.get("receivers", [])]
+    for kind in SECRET_KINDS:
+        if kind in data:
+            data[kind] = [shown(kind, item) for item in data[kind]]
     return ConfigOut(
         revision=loaded.revision,
         loaded_at=loaded.loaded_at,
@@ -151,7 +154,7 @@ async def read_object(kind: KindPath, name: NamePath, rt: RuntimeDep, _: ReadKey
     responses={201: {"model": ConfigObjectOut, "description": "Created"}, 404: _NOT_FOUND, 409: _PROVISIONED},
 )
 async def put_object(kind: KindPath, name: NamePath, request: Request, rt: RuntimeDep) -> Response:
-    """Create or replace an API object (write scope; admin for receivers). The body is the
+    """Create or replace an API object (write scope; admin for receivers and integrations). The body is the
     object as the file would have it; it is checked with the whole configuration first."""
     actor = await _principal_for(request, rt, kind)
     _refuse_provisioned(rt, kind, name)
@@ -163,7 +166,7 @@ async def put_object(kind: KindPath, name: NamePath, request: Request, rt: Runti
     async with db.write(rt.engine) as conn:
         stored = await config_objects.list_all(conn)
         old = next((o for o in stored if (o.kind, o.name) == (kind, name)), None)
-        if kind == "receivers" and old is not None:
+        if kind in SECRET_KINDS and old is not None:
             body = restore_masked(body, old.body)
         specs = [ObjectSpec(o.kind, o.name, o.body) for o in stored if o is not old]
         try:
@@ -183,7 +186,7 @@ async def put_object(kind: KindPath, name: NamePath, request: Request, rt: Runti
 
 @router.delete("/{kind}/{name}", status_code=204, responses={404: _NOT_FOUND, 409: _PROVISIONED})
 async def delete_object(kind: KindPath, name: NamePath, request: Request, rt: RuntimeDep) -> None:
-    """Delete an API object (write scope; admin for receivers), unless something refers to it."""
+    """Delete an API object (write scope; admin for receivers and integrations), unless something refers to it."""
     actor = await _principal_for(request, rt, kind)
     _refuse_provisioned(rt, kind, name)
     async with db.write(rt.engine) as conn:
