@@ -38,6 +38,14 @@ async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None
     """Process owed alerts (these, or any), flush the groups that fell due, send what that decided.
 
     Deciding and claiming the notifications is one transaction; sending happens after its commit."""
+    report, claimed = await decide(pipeline, alert_ids=alert_ids)
+    report.delivered = await send(pipeline, claimed)
+    return report
+
+
+async def decide(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> tuple[Report, Claimed]:
+    """`run_once` without the sending: the notifications come back claimed, for the caller to send
+    (the embedded worker sends them while it processes what arrived meanwhile)."""
     report = Report()
     snapshot = pipeline.snapshot()
     now = pipeline.clock()
@@ -51,8 +59,7 @@ async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None
             )  # fmt: skip
     report.processed = len(processed.alert_ids)
     report.notifications = len(claimed.notifications)
-    report.delivered = await send(pipeline, claimed)
-    return report
+    return report, claimed
 
 
 @dataclass(slots=True)

@@ -12,10 +12,13 @@ from collections.abc import Sequence
 
 from loguru import logger
 
+from alert_handler.processing.claimed import Claimed
+from alert_handler.processing.deliver import send
 from alert_handler.processing.pipeline import Pipeline
-from alert_handler.processing.run import TickState, run_once, tick
+from alert_handler.processing.run import TickState, decide, tick
 
 _ERROR_PAUSE = 1.0
+_CONCURRENT_SENDS = 8
 
 
 class EmbeddedWorker:
@@ -25,6 +28,9 @@ class EmbeddedWorker:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._state = TickState()
+        # Sends run beside processing (a slow receiver must not hold up the next alerts), a few at a time.
+        self._sending = asyncio.Semaphore(_CONCURRENT_SENDS)
+        self._senders: set[asyncio.Task[None]] = set()
 
     def wake(self, _alert_ids: Sequence[int] = ()) -> None:
         self._wake.set()
@@ -37,9 +43,9 @@ class EmbeddedWorker:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._senders]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._senders, return_exceptions=True)
         self._tasks = []
 
     async def _process_loop(self) -> None:
@@ -47,12 +53,27 @@ class EmbeddedWorker:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while (await run_once(self._pipeline)).processed:
-                    pass
+                while True:
+                    report, claimed = await decide(self._pipeline)
+                    if claimed.notifications:
+                        await self._sending.acquire()
+                        task = asyncio.create_task(self._send(claimed))
+                        self._senders.add(task)
+                        task.add_done_callback(self._senders.discard)
+                    if not report.processed:
+                        break
             except Exception as exc:
                 logger.opt(exception=exc).error("processing failed; retrying in {}s", _ERROR_PAUSE)
                 await asyncio.sleep(_ERROR_PAUSE)
                 self._wake.set()
+
+    async def _send(self, claimed: Claimed) -> None:
+        try:
+            await send(self._pipeline, claimed)
+        except Exception as exc:  # the lease runs out and the tick sends it again
+            logger.opt(exception=exc).error("sending notifications failed; they will be retried")
+        finally:
+            self._sending.release()
 
     async def _tick_loop(self) -> None:
         while True:
