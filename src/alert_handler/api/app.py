@@ -19,7 +19,7 @@ from alert_handler.api import config_reload
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
-from alert_handler.api.routes import alerts, api_keys, config, explain, health, notifications, silences
+from alert_handler.api.routes import alertmanager_v2, alerts, api_keys, config, explain, health, notifications, silences
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
 from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
@@ -104,6 +104,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(health.router)
     app.include_router(config.router)
     app.include_router(config.reload_router)
+    app.include_router(alertmanager_v2.router)
     if settings.ingest_fast_path:
         app.add_middleware(IngestFastPath)
     _install_error_handlers(app)
@@ -124,10 +125,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(handled, answer)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
+        if request.url.path.startswith(alertmanager_v2.PREFIX + "/"):  # Alertmanager's answer: 400, a string
+            return JSONResponse(summarize(errors), status_code=400)
         return JSONResponse({"detail": errors, "message": summarize(errors)}, status_code=422)
 
 
