@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alert_handler.api.alertmanager.schemas import AlertStatus, GettableAlert, Receiver
+from alert_handler.api.alertmanager.schemas import GO_ZERO, AlertStatus, GettableAlert, Receiver
 from alert_handler.domain.matchers import Matcher, MatcherError, matches_all, parse_matchers
 from alert_handler.routing.tree import Route
 from alert_handler.routing.view import match_labels
@@ -94,7 +94,7 @@ def gettable(row: Mapping[str, Any], tree: Route) -> GettableAlert:
         labels=dict(row["labels"] or {}),
         annotations=dict(row["annotations"] or {}),
         startsAt=row["starts_at"],
-        endsAt=row["ends_at"],
+        endsAt=row["ends_at"] or GO_ZERO,
         updatedAt=row["last_received_at"],
         generatorURL=row["generator_url"],
         fingerprint=row["fingerprint"],
