@@ -8,6 +8,7 @@ already expired silence is Alertmanager's 500 with "silence … already expired"
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -33,6 +34,7 @@ SilenceId = Annotated[str, Path(min_length=1, max_length=36, description="The si
 _NOT_FOUND = {"description": "No such silence"}
 _BAD_REQUEST = {"description": "Bad request; says why", **ERROR}
 _FIELDS = {"starts_at": "startsAt", "ends_at": "endsAt", "created_by": "createdBy", "duration": "endsAt"}
+_FIELD_WORDS = re.compile(r"\b(" + "|".join(_FIELDS) + r")\b")
 
 
 def _draft(body: PostableSilence) -> SilenceDraft:
@@ -62,8 +64,9 @@ def _message(exc: InvalidInput) -> str:
     for item in exc.errors:
         loc = item.get("loc")
         if isinstance(loc, list | tuple):
-            item = {**item, "loc": [_FIELDS.get(str(part), part) for part in loc]}
-        renamed.append(item)
+            loc = [_FIELDS.get(str(part), part) for part in loc]
+        msg = _FIELD_WORDS.sub(lambda found: _FIELDS[found.group(0)], str(item.get("msg", "")))
+        renamed.append({**item, "loc": loc, "msg": msg})
     return summarize(renamed)
 
 
