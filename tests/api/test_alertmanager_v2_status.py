@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 
 from alert_handler import __version__
+from alert_handler.api.alertmanager.schemas import am_time
 from alert_handler.security.keys import Scope
 from tests.conftest import Api, make_api
 
@@ -55,3 +57,9 @@ async def test_receivers_are_listed_by_name(api: Api) -> None:
 async def test_status_and_receivers_need_a_key(api: Api) -> None:
     for path in ("/api/v2/status", "/api/v2/receivers"):
         assert (await api.client.get(path)).status_code == 401
+
+
+def test_times_are_written_as_alertmanager_writes_them() -> None:
+    assert am_time(datetime(2026, 3, 1, 12, 0, 5, 123456, tzinfo=UTC)) == "2026-03-01T12:00:05.123Z"
+    assert am_time(datetime(2026, 3, 1, 20, 0, tzinfo=timezone(timedelta(hours=8)))) == "2026-03-01T12:00:00.000Z"
+    assert am_time(None) == "0001-01-01T00:00:00.000Z", "Go's zero time"

@@ -22,7 +22,7 @@ GO_ZERO = datetime(1, 1, 1, tzinfo=UTC)
 def am_time(value: datetime | None) -> str:
     """Alertmanager's time format; a missing time is Go's zero time, as Alertmanager would show it."""
     value = (value or GO_ZERO).astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 AmTime = Annotated[
