@@ -213,5 +213,15 @@ def test_prometheus_delivers_and_amtool_works(binaries: dict[str, str], processe
     assert silence_id in amtool("silence", "query", "--expired")
     assert api.get(f"/api/v2/silence/{silence_id}").json()["status"]["state"] == "expired"
 
+    # amtool's HTTP configuration file with a bearer token, instead of the key in the URL.
+    http_config = tmp_path / "amtool-http.yml"
+    http_config.write_text(json.dumps({"authorization": {"credentials": key}}), encoding="utf-8")
+    done = subprocess.run(
+        [binaries["amtool"], f"--alertmanager.url={url}", f"--http.config.file={http_config}", "silence", "query",
+         "--expired", "-q"],
+        capture_output=True, text=True, timeout=20, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.split()) == (0, [silence_id]), done.stderr
+
     shown = amtool("config", "show")
     assert "team-log" in shown and "group_by" in shown
