@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_IDENTITY_KEYS)
     )
     api_key_cache_seconds: float = Field(5.0, ge=0)
+    # Alertmanager's resolve_timeout: an alert posted to /api/v2/alerts without endsAt ends this
+    # long after it was received, unless it is sent again before then.
+    resolve_timeout_seconds: float = Field(300.0, gt=0, le=366 * 86400)
 
     # --- processing: "embedded" runs it in the API process; "celery" hands it to Celery workers
     # on BROKER_URL; "auto" picks celery when BROKER_URL is set; "off" stores alerts only.

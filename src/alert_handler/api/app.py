@@ -20,6 +20,7 @@ from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
 from alert_handler.api.routes import (
+    alertmanager_v2,
     alerts,
     api_keys,
     config,
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(health.router)
     app.include_router(config.router)
     app.include_router(config.reload_router)
+    app.include_router(alertmanager_v2.router)
     if settings.ingest_fast_path:
         app.add_middleware(IngestFastPath)
     _install_error_handlers(app)
@@ -136,10 +138,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(handled, answer)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
+        if request.url.path.startswith(alertmanager_v2.PREFIX + "/"):  # Alertmanager's answer: 400, a string
+            return JSONResponse(summarize(errors), status_code=400)
         return JSONResponse({"detail": errors, "message": summarize(errors)}, status_code=422)
 
 

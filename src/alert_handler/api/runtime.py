@@ -3,7 +3,8 @@ running configuration (`config.current` is the validated snapshot of file + API 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +29,7 @@ class Runtime:
     config: LiveConfig
     worker: Worker
     pipeline: Pipeline
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 async def runtime(request: Request) -> Runtime:  # async: FastAPI would run a plain def in a thread
