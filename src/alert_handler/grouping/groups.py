@@ -37,7 +37,8 @@ def group_key(tenant: str, route_path: str, receiver: str, labels: Mapping[str, 
 def first_flush_at(
     now: datetime, received_at: datetime, starts_at: datetime | None, settings: GroupSettings
 ) -> datetime:
-    """group_wait counts from when the alert was received, even if processing ran late."""
+    """group_wait counts from when the alert was received, even if processing ran late. An alert
+    received after `now` (committed while this run was starting) counts as received now."""
     if starts_at is not None and starts_at + settings.group_wait < now:
         return now
-    return max(now, received_at + settings.group_wait)
+    return max(now, min(received_at, now) + settings.group_wait)

@@ -9,6 +9,7 @@ sends every SCHEDULER_TICK_SECONDS, does whatever is owed.
 from __future__ import annotations
 
 from celery import Celery
+from kombu import Queue
 
 from alert_handler.settings import Settings, get_settings
 
@@ -21,6 +22,10 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         task_ignore_result=True,
         task_default_queue=settings.broker_queue,
+        # The schedule's tick has its own queue, which workers also consume: behind a long queue
+        # of alerts to process, the tick (the sweeper, the retries) would otherwise wait its turn.
+        task_queues=(Queue(settings.broker_queue), Queue(f"{settings.broker_queue}.schedule")),
+        task_routes={TICK_TASK: {"queue": f"{settings.broker_queue}.schedule"}},
         # A message is acknowledged after its task ran, and handed to another worker when the
         # one running it dies; tasks are idempotent, so running one twice is harmless.
         task_acks_late=True,

@@ -16,6 +16,7 @@ from loguru import logger
 from alert_handler.settings import Settings
 
 _CHUNK = 500
+_LINGER = 0.002
 
 
 class CeleryDispatch:
@@ -45,6 +46,7 @@ class CeleryDispatch:
     async def _publish_loop(self) -> None:
         while True:
             await self._ready.wait()
+            await asyncio.sleep(_LINGER)  # ids of commits just behind this one go in the same task
             self._ready.clear()
             ids, self._pending = self._pending, []
             for start in range(0, len(ids), _CHUNK):
