@@ -44,8 +44,9 @@ RATES="${RATES:-100 1000}"            # offered alerts/s
 DURATION="${DURATION:-15}"            # seconds of sending per run: -n = rate * DURATION
 SENDER_RATE="${SENDER_RATE:-100}"     # alerts/s per loadgen process
 WARMUP="${WARMUP:-20}"                # alerts sent (and waited for) before each run, not measured
-SETTLE="${SETTLE:-3}"                 # seconds to wait after the senders for late copies (duplicates)
-E2E_WAIT="${E2E_WAIT:-60}"            # loadgen: at most this long to wait for the last notifications
+SETTLE="${SETTLE:-3}"                 # quiet seconds after the last arrival, for late copies (duplicates)
+E2E_WAIT="${E2E_WAIT:-120}"           # loadgen: at most this long to wait for the last notifications
+DRAIN_MAX="${DRAIN_MAX:-180}"         # then at most this long for the rest (and for copies)
 SERVICE_CPUS="${SERVICE_CPUS:-0}"
 WORKER_CPUS="${WORKER_CPUS:-$SERVICE_CPUS}"
 LOADGEN_CPUS="${LOADGEN_CPUS:-1}"
@@ -163,7 +164,7 @@ warm_up() {  # target url [curl header args]: WARMUP alerts, each its own group,
 measure() {  # label round rate target url service-pids db-pids [loadgen args]
   local label=$1 round=$2 rate=$3 target=$4 url=$5 svc=$6 db=$7; shift 7
   local senders=$(((rate + SENDER_RATE - 1) / SENDER_RATE))
-  local per=$((rate / senders)) n=$((rate / senders * DURATION)) k tag outs=()
+  local per=$((rate / senders)) n=$((rate / senders * DURATION)) k tag outs=() runs=()
   local limit=$((DURATION * 8 + E2E_WAIT + 15))  # a sender slowed down 8x, then its wait
   tag="$(date +%H%M%S)-$RANDOM"
   local c0 d0 h0 b0 t0 c1 d1 h1 b1 t1
@@ -171,7 +172,7 @@ measure() {  # label round rate target url service-pids db-pids [loadgen args]
   c0=$("${TOOL[@]}" cpu $svc); d0=$("${TOOL[@]}" cpu $db); h0=$("${TOOL[@]}" harness $$ "$(sink_pid)")
   b0=$("${TOOL[@]}" cores); t0=$(date +%s.%N)
   for k in $(seq 1 "$senders"); do
-    outs+=("$RUN/sender-$k.out")
+    outs+=("$RUN/sender-$k.out"); runs+=("e2e$tag-s$k")
     timeout --kill-after 5 "$limit" taskset -c "$LOADGEN_CPUS" "$PY" "$SHARED/loadgen.py" --e2e --target "$target" \
       --url "$url" --sink-url "$SINK_URL" --rate "$per" -n "$n" --e2e-wait "$E2E_WAIT" --run-id "e2e$tag-s$k" \
       --label "$label" "$@" >"$RUN/sender-$k.out" 2>"$RUN/sender-$k.err" &
@@ -182,10 +183,10 @@ measure() {  # label round rate target url service-pids db-pids [loadgen args]
   # shellcheck disable=SC2086
   c1=$("${TOOL[@]}" cpu $svc); d1=$("${TOOL[@]}" cpu $db); h1=$("${TOOL[@]}" harness $$ "$(sink_pid)")
   b1=$("${TOOL[@]}" cores); t1=$(date +%s.%N)
-  sleep "$SETTLE"
   local db_args=()
   [ -n "$db" ] && db_args=(--db-cpu "$(echo "$d1 - $d0" | bc)")
   "${TOOL[@]}" collect --label "$label" --round "$round" --rate "$rate" --sink-url "$SINK_URL" \
+    --settle "$SETTLE" --drain-max "$DRAIN_MAX" --runs "${runs[@]}" \
     --sender-out "${outs[@]}" --wall "$(echo "$t1 - $t0" | bc)" --service-cpu "$(echo "$c1 - $c0" | bc)" \
     --harness-cpu "$(echo "$h1 - $h0" | bc)" --cores-before "$b0" --cores-after "$b1" "${db_args[@]}" --json-out "$RESULTS"
   rm -f "${outs[@]}"

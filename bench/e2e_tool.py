@@ -23,6 +23,7 @@ import math
 import os
 import statistics
 import sys
+import time
 import urllib.request
 from collections import OrderedDict
 from typing import Any
@@ -106,13 +107,35 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             senders.append(None)
     done = [s for s in senders if s is not None]
     sink = args.sink_url.rstrip("/")
-    stats = _get(f"{sink}/stats")
-    received: list[float] = []
-    unique = 0
-    for s in done:
-        arrivals = _get(f"{sink}/e2e?run={s['run_id']}")
-        unique += len(arrivals)
-        received += arrivals.values()
+    sent = sum(s["alerts_sent"] for s in done)
+    runs = args.runs or [s["run_id"] for s in done]  # all senders' runs, a sender that failed too
+
+    def arrivals() -> dict[str, dict[str, float]]:
+        return {run: _get(f"{sink}/e2e?run={run}") for run in runs}
+
+    # Wait until every alert arrived and nothing more came for `settle` seconds (late copies are
+    # duplicates), or until nothing came for `stall` seconds, or `drain_max` seconds in all.
+    start = time.monotonic()
+    last: tuple[int, int] | None = None
+    changed = start
+    while True:
+        now = time.monotonic()
+        seen = (sum(len(a) for a in arrivals().values()), _get(f"{sink}/stats")["e2e_alerts"])
+        if seen != last:
+            last, changed = seen, now
+        if seen[0] >= sent and now - changed >= args.settle:
+            break
+        if now - changed >= args.stall or now - start >= args.drain_max:
+            break
+        time.sleep(0.5)
+    for _ in range(10):  # a consistent reading: the sink's counters unchanged around the tables
+        stats = _get(f"{sink}/stats")
+        by_run = arrivals()
+        if _get(f"{sink}/stats") == stats:
+            break
+        time.sleep(0.5)
+    unique = sum(len(a) for a in by_run.values())
+    received: list[float] = [t for a in by_run.values() for t in a.values()]
     received.sort()
     before = [float(x) for x in args.cores_before.split(",")] if args.cores_before else []
     after = [float(x) for x in args.cores_after.split(",")] if args.cores_after else []
@@ -134,10 +157,12 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "rate": args.rate,
         "senders": len(senders),
         "senders_failed": len(senders) - len(done),
-        "sent": sum(s["alerts_sent"] for s in done),
+        "sent": sent,
+        "arrived": unique,  # at the sink in the end (loadgen's wait, then the drain)
+        "drain_s": round(time.monotonic() - start, 1),
         "notified": sum(s["notified"] for s in done),
         "missing": sum(s["missing"] for s in done),
-        # arrived after loadgen stopped waiting (not in its percentiles), seen SETTLE seconds later
+        # arrived after loadgen stopped waiting (not in its percentiles)
         "late": unique - sum(s["notified"] for s in done),
         # the sink keeps the first arrival per (run, id) and counts every alert it is sent:
         # the difference is the number of copies beyond the first (duplicates)
@@ -161,7 +186,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "harness_cpu": round(args.harness_cpu / wall, 2) if wall and args.harness_cpu is not None else None,
         "core_busy": [round((b - a) / wall, 2) for a, b in zip(before, after, strict=True)] if wall else None,
         "loadavg_end": open("/proc/loadavg").read().split()[0],
-        "sender_runs": [s["run_id"] for s in done],
+        "sender_runs": runs,
     }
 
 
@@ -200,7 +225,10 @@ def table(path: str) -> str:
             note += f" ({errors} POST errors)"
         late = sum(r["late"] for r in rs)
         if late:
-            note += f" (+{late} later)"
+            note += f" (+{late:,} later)"
+        lost = sum(r["sent"] - r["arrived"] for r in rs)
+        if lost:
+            note += f" ({lost:,} never arrived)"
         busy = [r["core_busy"] for r in rs if r.get("core_busy")]
         out.append(
             "| "
@@ -237,6 +265,10 @@ def main() -> None:
     col.add_argument("--rate", type=float, required=True)
     col.add_argument("--sink-url", default="http://127.0.0.1:9099")
     col.add_argument("--sender-out", nargs="+", required=True, help="stdout files of the loadgen senders")
+    col.add_argument("--runs", nargs="*", help="the senders' bench_run values")
+    col.add_argument("--settle", type=float, default=3.0, help="quiet seconds after the last arrival")
+    col.add_argument("--stall", type=float, default=15.0, help="give up after this long without an arrival")
+    col.add_argument("--drain-max", type=float, default=180.0, help="give up after this long in all")
     col.add_argument("--wall", type=float, help="seconds between the CPU readings")
     col.add_argument("--service-cpu", type=float, help="CPU seconds of the service during the run")
     col.add_argument("--db-cpu", type=float, help="CPU seconds of its database (and broker) during the run")
