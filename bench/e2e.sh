@@ -3,7 +3,7 @@
 # Alertmanager 0.25, alert-handler embedded on SQLite, alert-handler with Celery (two workers) on
 # PostgreSQL + Redis; same machine, same run, each system at 100 and 1,000 alerts/s.
 #
-#   bench/e2e.sh                       # 3 rounds of everything (about 10 minutes)
+#   bench/e2e.sh                       # 3 rounds of everything (about 20 minutes)
 #   bench/e2e.sh --rounds 1
 #   SYSTEMS="embedded" RATES="100" bench/e2e.sh --rounds 1
 #
