@@ -48,10 +48,14 @@ class _Decision:
     explanation: dict[str, Any]
 
 
-async def claim_pending(conn: AsyncConnection, *, ids: Sequence[int] | None, limit: int) -> list[dict[str, Any]]:
+async def claim_pending(
+    conn: AsyncConnection, *, ids: Sequence[int] | None, limit: int, owed_since: datetime | None = None
+) -> list[dict[str, Any]]:
     query = select(alerts).where(alerts.c.pending_since.is_not(None))
     if ids is not None:
         query = query.where(alerts.c.id.in_(ids))
+    if owed_since is not None:
+        query = query.where(alerts.c.pending_since <= owed_since)
     query = query.order_by(alerts.c.pending_since, alerts.c.id).limit(limit)
     return [dict(r._mapping) for r in await conn.execute(claim(query, conn))]
 
@@ -93,9 +97,16 @@ def decide(snapshot: Snapshot, row: dict[str, Any], mutes: Mutes, now: datetime)
 
 
 async def process(
-    conn: AsyncConnection, snapshot: Snapshot, now: datetime, *, ids: Sequence[int] | None = None, limit: int = 500
+    conn: AsyncConnection,
+    snapshot: Snapshot,
+    now: datetime,
+    *,
+    ids: Sequence[int] | None = None,
+    limit: int = 500,
+    owed_since: datetime | None = None,
 ) -> Processed:
-    rows = await claim_pending(conn, ids=ids, limit=limit)
+    """Process owed alerts: these `ids`, or any; with `owed_since`, only those owed since then."""
+    rows = await claim_pending(conn, ids=ids, limit=limit, owed_since=owed_since)
     if not rows:
         return Processed()
     mutes = await load_mutes(conn, snapshot.config, (r["tenant"] for r in rows), now)

@@ -34,16 +34,20 @@ class Report:
         return bool(self.processed or self.notifications or self.expired or self.heartbeats_missed)
 
 
-async def run_once(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> Report:
+async def run_once(
+    pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None, owed_for: timedelta | None = None
+) -> Report:
     """Process owed alerts (these, or any), flush the groups that fell due, send what that decided.
 
     Deciding and claiming the notifications is one transaction; sending happens after its commit."""
-    report, claimed = await decide(pipeline, alert_ids=alert_ids)
+    report, claimed = await decide(pipeline, alert_ids=alert_ids, owed_for=owed_for)
     report.delivered = await send(pipeline, claimed)
     return report
 
 
-async def decide(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) -> tuple[Report, Claimed]:
+async def decide(
+    pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None, owed_for: timedelta | None = None
+) -> tuple[Report, Claimed]:
     """`run_once` without the sending: the notifications come back claimed, for the caller to send
     (the embedded worker sends them while it processes what arrived meanwhile)."""
     report = Report()
@@ -51,7 +55,10 @@ async def decide(pipeline: Pipeline, *, alert_ids: Sequence[int] | None = None) 
     now = pipeline.clock()
     claimed = Claimed()
     async with db.write(pipeline.engine) as conn:
-        processed = await process(conn, snapshot, now, ids=alert_ids, limit=pipeline.limits.batch)
+        owed_since = now - owed_for if owed_for is not None else None
+        processed = await process(
+            conn, snapshot, now, ids=alert_ids, limit=pipeline.limits.batch, owed_since=owed_since
+        )
         if processed.due_groups:
             claimed = await flush(
                 conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups,
@@ -70,13 +77,15 @@ class TickState:
     housekeeping_at: datetime | None = None
 
 
-async def tick(pipeline: Pipeline, state: TickState) -> Report:
+async def tick(pipeline: Pipeline, state: TickState, *, sweep_after: timedelta | None = None) -> Report:
     """Everything time brings due: missed heartbeats (their alerts fire), owed alerts nobody
     processed, group flushes, escalation steps, expired alerts, stale mute marks, notifications
     to (re)try."""
     async with db.write(pipeline.engine) as conn:
         missed = len(await heartbeats.missed(conn, pipeline.clock(), pipeline.limits.batch))
-    report = await run_once(pipeline)
+    # With workers that get each alert's ids in a task (Celery), the tick leaves alerts owed for
+    # less than `sweep_after` to those tasks and sweeps up only what they did not do.
+    report = await run_once(pipeline, owed_for=sweep_after)
     report.heartbeats_missed = missed
     snapshot = pipeline.snapshot()
     now = pipeline.clock()

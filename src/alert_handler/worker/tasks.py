@@ -6,6 +6,7 @@ Each worker process keeps one event loop, one engine and one pipeline, made on i
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from loguru import logger
@@ -15,6 +16,7 @@ from alert_handler.worker.app import PROCESS_TASK, TICK_TASK, celery_app
 from alert_handler.worker.context import WorkerContext
 
 _context: WorkerContext | None = None
+SWEEP_AFTER = timedelta(seconds=3)
 
 
 def _run(make: Any) -> Any:
@@ -26,11 +28,15 @@ def _run(make: Any) -> Any:
 
 @celery_app.task(name=PROCESS_TASK)  # type: ignore[untyped-decorator]
 def process_alerts(alert_ids: list[int]) -> int:
-    """Process these alerts (those still owed) and send what their groups decided."""
+    """Process owed alerts and send what their groups decided.
+
+    The ids say which commit sent the task; the task takes every alert owed (oldest first, up to
+    PROCESSING_BATCH, skipping those another worker holds), so under load one task does the work of
+    many commits and the tasks behind it find little left: the batch grows with the backlog."""
 
     async def work(ctx: WorkerContext) -> int:
         await ctx.refresh_config()
-        report = await run_once(ctx.pipeline, alert_ids=alert_ids)
+        report = await run_once(ctx.pipeline)
         return report.processed
 
     done: int = _run(work)
@@ -43,7 +49,7 @@ def scheduler_tick() -> dict[str, int]:
 
     async def work(ctx: WorkerContext) -> dict[str, int]:
         await ctx.refresh_config()
-        report = await tick(ctx.pipeline, ctx.tick_state)
+        report = await tick(ctx.pipeline, ctx.tick_state, sweep_after=SWEEP_AFTER)
         if report.busy:
             logger.info(
                 "tick: {} processed, {} notifications, {} sent, {} escalated, {} expired",
