@@ -104,7 +104,7 @@ class EmailChannel:
 
     def preview(self, message: Message) -> dict[str, str]:
         """Subject and bodies as they would be sent; raises TemplateError."""
-        context = self._renderer.context(message, max_alerts=self.settings.max_alerts)
+        context = self._renderer.context(message, max_alerts=self.settings.max_alerts or None)
         if self.settings.subject is not None:
             subject = self._renderer.inline(self.settings.subject, "plain", context)
         else:

@@ -75,7 +75,7 @@ class Renderer:
     def language(self) -> str:
         return self.settings.language or self.templates.language
 
-    def context(self, message: Message, *, max_alerts: int = 0, **extra: Any) -> dict[str, Any]:
+    def context(self, message: Message, *, max_alerts: int | None = None, **extra: Any) -> dict[str, Any]:
         return message_context(message, now=datetime.now(UTC), language=self.language, max_alerts=max_alerts, **extra)
 
     def file(self, name: str, context: dict[str, Any]) -> str:

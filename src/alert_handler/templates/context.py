@@ -6,7 +6,7 @@
     receiver        the receiver's name
     group_labels    the labels the group is formed on
     common_labels   labels every alert of the message shares
-    alerts          firing then resolved alerts, at most `max_alerts` (0: all)
+    alerts          firing then resolved alerts, at most `max_alerts` (None: all)
     firing, resolved  the same, split
     counts          {firing, resolved, total, shown, truncated}: totals before the cut
     external_url    this service's public URL ("" when unset)
@@ -41,9 +41,9 @@ def common_labels(alerts: list[MessageAlert]) -> dict[str, str]:
 
 
 def message_context(
-    message: Message, *, now: datetime, language: str = "en", max_alerts: int = 0, **extra: Any
+    message: Message, *, now: datetime, language: str = "en", max_alerts: int | None = None, **extra: Any
 ) -> dict[str, Any]:
-    shown = message.alerts[:max_alerts] if max_alerts else message.alerts
+    shown = message.alerts if max_alerts is None else message.alerts[: max(max_alerts, 0)]
     firing = shown[: len(message.firing)]
     resolved = shown[len(firing) :]
     total = len(message.alerts)

@@ -83,6 +83,14 @@ class Templates:
         self._envs = {fmt: _environment(fmt, loader) for fmt in FORMATS}
         self._inline: dict[tuple[str, str], Template] = {}
 
+    def _exists(self, name: str) -> bool:
+        env = self._envs["plain"]
+        try:
+            env.loader.get_source(env, name)  # type: ignore[union-attr]
+        except TemplateNotFound:
+            return False
+        return True
+
     def find(self, channel: str, file: str, *, template_set: str | None = None, language: str | None = None) -> str:
         """The name of the template to use; raises TemplateError when no candidate exists."""
         tried = []
@@ -90,11 +98,8 @@ class Templates:
             for name in dict.fromkeys((template_set or channel, channel)):
                 candidate = f"{lang}/{name}/{file}"
                 tried.append(candidate)
-                try:
-                    self._envs["plain"].loader.get_source(self._envs["plain"], candidate)  # type: ignore[union-attr]
-                except TemplateNotFound:
-                    continue
-                return candidate
+                if self._exists(candidate):
+                    return candidate
         raise TemplateError(f"no template {file!r}: looked for {', '.join(tried)}")
 
     def load(self, name: str) -> Template:
@@ -135,5 +140,10 @@ class Templates:
         """Every file a receiver would use exists and compiles; raises TemplateError."""
         if language is not None and language not in LANGUAGES:
             raise TemplateError(f"unknown language {language!r}; available: {', '.join(LANGUAGES)}")
+        if template_set and template_set != channel:
+            wanted = [f"{lang}/{template_set}/{file}" for lang in LANGUAGES for file in files]
+            if not any(self._exists(name) for name in wanted):
+                where = f"{self.user_dir} or the shipped defaults" if self.user_dir else "the shipped defaults"
+                raise TemplateError(f"no template set {template_set!r} in {where} (looked for {', '.join(wanted)})")
         for file in files:
             self.load(self.find(channel, file, template_set=template_set, language=language))
