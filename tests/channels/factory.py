@@ -11,10 +11,11 @@ HOSTILE_TITLE = "{{ ''.__class__ }} <script>alert(1)</script> *bold* [click](htt
 
 
 def alert(i: int, status: str = "firing", *, title: str = "", description: str = "") -> MessageAlert:
+    annotations = {"summary": "full", **({"description": description} if description else {})}
     return MessageAlert(
         id=i, fingerprint=f"fp{i}", status=status, severity="critical", source="prometheus",
         title=title or f"Disk {i} full", description=description, labels={"alertname": "DiskFull", "host": f"h{i}"},
-        annotations={"summary": "full"}, tags=[], starts_at=T0, ends_at=T0 if status == "resolved" else None,
+        annotations=annotations, tags=[], starts_at=T0, ends_at=T0 if status == "resolved" else None,
         generator_url="http://prom/graph", url=f"http://alerts.example/api/v1/alerts/{i}",
     )  # fmt: skip
 
