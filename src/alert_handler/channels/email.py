@@ -16,14 +16,16 @@ import re
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Literal
+from typing import Any, Literal
 
 import aiosmtplib
+from loguru import logger
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from alert_handler.channels.base import Delivery, Message
 from alert_handler.channels.templated import Renderer, TemplatedSettings, check_inline
 from alert_handler.errors import TemplateError
+from alert_handler.settings import Settings as AppSettings
 from alert_handler.templates import Templates
 
 PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -162,6 +164,25 @@ class EmailChannel:
 
     async def close(self) -> None:
         return None
+
+    @staticmethod
+    def from_env(settings: AppSettings) -> dict[str, Any] | None:
+        """The `email` receiver of SMTP_SERVER, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME,
+        SMTP_PASSWORD, SMTP_FROM and SMTP_TO; None (and a warning) without a server or recipients."""
+        if not settings.smtp_server:
+            return None
+        if not settings.smtp_to:
+            logger.warning("SMTP_SERVER is set but SMTP_TO is not: no `email` receiver is made from the environment")
+            return None
+        return {
+            "to": list(settings.smtp_to),
+            "from": settings.smtp_from or settings.smtp_username or f"alert-handler@{settings.smtp_server}",
+            "host": settings.smtp_server,
+            "port": settings.smtp_port,
+            "security": settings.smtp_security,
+            "username": settings.smtp_username,
+            "password": settings.smtp_password.get_secret_value(),
+        }
 
 
 def _classify(exc: Exception) -> Delivery:
