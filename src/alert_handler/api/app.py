@@ -19,7 +19,7 @@ from alert_handler.api import config_reload
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
 from alert_handler.api.ingest_door import IngestFastPath
-from alert_handler.api.routes import alerts, api_keys, config, explain, health, notifications, silences
+from alert_handler.api.routes import alerts, api_keys, config, explain, health, notifications, receivers, silences
 from alert_handler.api.runtime import Runtime
 from alert_handler.db import create_engine
 from alert_handler.errors import InvalidInput, StorageUnavailable, summarize
@@ -99,6 +99,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(explain.router)
     app.include_router(notifications.router)
+    app.include_router(receivers.router)
     app.include_router(silences.router)
     app.include_router(api_keys.router)
     app.include_router(health.router)
