@@ -3,7 +3,8 @@ looked up in the user's directory (TEMPLATES_DIR) first and then in the shipped 
 
 Template names are `<language>/<set>/<file>`, e.g. `en/email/body.html`; a channel's set is its
 own name unless a receiver names another (`template: my-email`). A file missing from the
-receiver's set or language is taken from the channel's set, then from English. The format, and
+receiver's language is taken from English; one missing from the receiver's set, from the
+channel's set (in the receiver's language, then English). The format, and
 so the escaping, follows the file's extension (`escape.py`).
 """
 
@@ -94,8 +95,8 @@ class Templates:
     def find(self, channel: str, file: str, *, template_set: str | None = None, language: str | None = None) -> str:
         """The name of the template to use; raises TemplateError when no candidate exists."""
         tried = []
-        for lang in dict.fromkeys((language or self.language, "en")):
-            for name in dict.fromkeys((template_set or channel, channel)):
+        for name in dict.fromkeys((template_set or channel, channel)):
+            for lang in dict.fromkeys((language or self.language, "en")):
                 candidate = f"{lang}/{name}/{file}"
                 tried.append(candidate)
                 if self._exists(candidate):

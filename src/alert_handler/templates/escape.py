@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 FORMATS = ("html", "telegram", "slack", "markdown", "plain", "json")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
 class Raw(str):
