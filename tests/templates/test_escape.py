@@ -30,6 +30,6 @@ def test_finalizers_pass_raw_and_print_none_as_nothing() -> None:
         assert finalize(None) == ""
         assert finalize(escape.Raw("<b>*x*</b>")) == "<b>*x*</b>"
     as_json = escape.finalizer("json")
-    assert as_json("say \"hi\"\n") == json.dumps('say "hi"\n')
+    assert as_json('say "hi"\n') == json.dumps('say "hi"\n')
     assert json.loads(as_json({"a": [1, None]})) == {"a": [1, None]}
     assert as_json(None) == "null"
