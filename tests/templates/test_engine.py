@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alert_handler.templates import DEFAULTS_DIR, Templates, TemplateError, format_duration, format_of, message_context
+from alert_handler.templates import DEFAULTS_DIR, TemplateError, Templates, format_duration, format_of, message_context
 from tests.channels.factory import HOSTILE_TITLE, T0, message
 
 NOW = T0 + timedelta(hours=2, minutes=3)
@@ -54,7 +54,7 @@ def test_hostile_alert_text_is_text_in_every_format() -> None:
 def test_the_sandbox_refuses_unsafe_attributes() -> None:
     templates = Templates()
     template = templates.compile("{{ ''.__class__.__mro__[1].__subclasses__() }}", "plain")
-    with pytest.raises(TemplateError, match="SecurityError|UndefinedError"):
+    with pytest.raises(TemplateError, match=r"SecurityError|UndefinedError"):
         templates.render(template, {})
     mutate = templates.compile("{% set x = alerts.append(1) %}", "plain")
     with pytest.raises(TemplateError, match="SecurityError"):
@@ -95,7 +95,10 @@ def test_context_counts_cut_and_filters() -> None:
     assert (len(context["firing"]), len(context["resolved"])) == (3, 1)
     assert context["common_labels"] == {"alertname": "DiskFull"}
     templates = Templates()
-    source = "{{ alerts[0].starts_at | since }}|{{ alerts[0].starts_at | time }}|{{ 'abcdef' | cut(4) }}|{{ group_labels | pairs }}"
+    source = (
+        "{{ alerts[0].starts_at | since }}|{{ alerts[0].starts_at | time }}|"
+        "{{ 'abcdef' | cut(4) }}|{{ group_labels | pairs }}"
+    )
     rendered = templates.render(templates.compile(source, "plain"), context)
     assert rendered == "2h 3m|2026-03-02 10:00:00 UTC|abc…|alertname=DiskFull"
     assert [format_duration(s) for s in (0, 42, 60, 3600, 3661, 90000)] == ["0s", "42s", "1m", "1h", "1h 1m", "1d 1h"]
