@@ -15,6 +15,7 @@ from typing import Any
 @dataclass
 class Received:
     path: str
+    method: str
     headers: dict[str, str]
     body: bytes
 
@@ -53,13 +54,16 @@ def http_sink() -> Iterator[Sink]:
             with sink.lock:
                 status, text = sink.answers.pop(0) if sink.answers else (200, "ok")
                 if 200 <= status < 300:
-                    sink.received.append(Received(self.path, dict(self.headers), body))
+                    sink.received.append(Received(self.path, self.command, dict(self.headers), body))
             payload = text.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        do_PUT = do_POST
+        do_PATCH = do_POST
 
         def log_message(self, *_args: Any) -> None:
             return None

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import __version__
+from alert_handler.channels.env import env_receivers
 from alert_handler.db import create_engine
 from alert_handler.errors import ConfigError
 from alert_handler.logs import configure
@@ -239,7 +240,7 @@ def version() -> None:
 
 def _load_or_exit(path: Path) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, env_receivers=env_receivers(get_settings()))
     except InvalidConfig as exc:
         for line in exc.lines():
             typer.echo(line, err=True)

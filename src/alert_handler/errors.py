@@ -3,6 +3,7 @@
     AlertHandlerError
     ├── StorageUnavailable   the database could not take the write; the caller may retry (503)
     ├── ConfigError          settings or configuration that cannot work (refused at start)
+    ├── TemplateError        a notification template that cannot be found, compiled or rendered
     └── InvalidInput         a request that fails validation (422), naming each field
 
 Domain decisions (a refused status change, a duplicate) are returned values, not exceptions.
@@ -42,3 +43,8 @@ def summarize(errors: list[dict[str, object]], limit: int = 3) -> str:
         parts.append(f"{path or 'body'}: {error.get('msg')}")
     more = f" (and {len(errors) - limit} more)" if len(errors) > limit else ""
     return "; ".join(parts) + more
+
+
+class TemplateError(AlertHandlerError):
+    """A notification template that cannot be found, compiled or rendered; the message names
+    the template file (or `template` for an inline one) and the line."""

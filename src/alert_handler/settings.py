@@ -64,20 +64,28 @@ class Settings(BaseSettings):
     notify_lease_seconds: float = Field(60.0, gt=0)
     notification_retention_hours: float = Field(120.0, gt=0)
 
+    # --- notification templates: a directory of your own, looked in before the shipped
+    # defaults (same layout: <language>/<channel>/<file>), and the default language.
+    templates_dir: str = ""
+    template_language: Literal["en", "zh"] = "en"
+
     # --- notification channels (used by the receivers built from these settings)
+    # SMTP_SERVER (with SMTP_TO) makes a receiver named `email` without any YAML.
     smtp_server: str = ""
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_from: str = ""
+    # Recipients of the `email` receiver made from these settings: "a@x.org,b@x.org".
+    smtp_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_webhook_url: SecretStr = SecretStr("")
     slack_bot_token: SecretStr = SecretStr("")
     slack_channel: str = ""
     dingtalk_webhook_url: SecretStr = SecretStr("")
     dingtalk_secret: SecretStr = SecretStr("")
 
-    @field_validator("fingerprint_metadata_keys", mode="before")
+    @field_validator("fingerprint_metadata_keys", "smtp_to", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

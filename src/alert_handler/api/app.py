@@ -28,6 +28,7 @@ from alert_handler.api.routes import (
     health,
     heartbeats,
     notifications,
+    receivers,
     silences,
     webhooks,
 )
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(explain.router)
     app.include_router(notifications.router)
+    app.include_router(receivers.router)
     app.include_router(silences.router)
     app.include_router(webhooks.router)
     app.include_router(heartbeats.router)

@@ -15,6 +15,7 @@ from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alert_handler.channels.env import env_receivers
 from alert_handler.errors import ConfigError
 from alert_handler.routing.live import InvalidConfig, LiveConfig, Loaded, resolve_config_file
 from alert_handler.settings import Settings
@@ -33,7 +34,7 @@ def _refuse(exc: InvalidConfig) -> ConfigError:
 async def start(settings: Settings, engine: AsyncEngine, clock: Callable[[], datetime]) -> LiveConfig:
     """The validated configuration of the file and the stored objects, or ConfigError naming
     every problem. While the database does not answer, the file alone is used."""
-    live = LiveConfig(resolve_config_file(settings.config_file), clock=clock)
+    live = LiveConfig(resolve_config_file(settings.config_file), clock=clock, env_receivers=env_receivers(settings))
     try:
         loaded = await live.reload(engine)
     except InvalidConfig as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -80,6 +80,14 @@ class Channel(Protocol):
     async def send(self, message: Message) -> Delivery: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Previewable(Protocol):
+    """A channel that can show what it would send (subject, bodies) without sending it; raises
+    `alert_handler.errors.TemplateError` when its templates fail."""
+
+    def preview(self, message: Message) -> dict[str, str]: ...
 
 
 class ChannelType(Protocol):

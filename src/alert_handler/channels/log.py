@@ -31,5 +31,13 @@ class LogChannel:
         )
         return Delivery.sent()
 
+    def preview(self, message: Message) -> dict[str, str]:
+        titles = [a.title for a in message.alerts]
+        line = (
+            f"notification {message.status} to {message.receiver}: "
+            f"{len(message.firing)} firing, {len(message.resolved)} resolved: {titles}"
+        )
+        return {"level": self.settings.level, "text": line}
+
     async def close(self) -> None:
         return None

@@ -11,6 +11,7 @@ from typing import Any, Protocol, cast
 from pydantic import ValidationError
 
 from alert_handler.channels.base import Channel, ChannelSettings
+from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.log import LogChannel
 from alert_handler.channels.webhook import WebhookChannel
 
@@ -25,6 +26,7 @@ class ChannelFactory(Protocol):
 
 
 BUILTIN: dict[str, ChannelFactory] = {
+    "email": cast(ChannelFactory, EmailChannel),
     "log": cast(ChannelFactory, LogChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
 }

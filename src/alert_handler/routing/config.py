@@ -4,7 +4,7 @@ model (`models.py`) and the cross-references (`references.py`); every problem is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from alert_handler.routing.models import Config
 from alert_handler.routing.references import BUILTIN_RECEIVER_TYPES, Loc, Problem, check_references
 from alert_handler.routing.rules import InvalidRules, compile_rules, remember
 
-__all__ = ["Config", "InvalidConfig", "Problem", "load_config", "parse_config", "read_yaml"]
+__all__ = ["Config", "InvalidConfig", "Problem", "load_config", "parse_config", "read_yaml", "with_env_receivers"]
 
 
 class InvalidConfig(ConfigError):
@@ -111,6 +111,22 @@ def read_yaml(path: str | Path) -> object:
         raise InvalidConfig(source, [Problem((where,), f"not valid YAML: {problem}")]) from exc
 
 
-def load_config(path: str | Path, receiver_types: Collection[str] = BUILTIN_RECEIVER_TYPES) -> Config:
-    """Read and validate the YAML file at `path`; raises InvalidConfig naming the file."""
-    return parse_config(read_yaml(path), str(path), receiver_types)
+def with_env_receivers(file_data: object, env: Sequence[Mapping[str, Any]], taken: Iterable[str] = ()) -> object:
+    """The file's data with the receivers made from the environment (`channels/env.py`) added
+    after its own, except those whose name the file (or `taken`: API objects) already uses."""
+    section = file_data.get("receivers") if isinstance(file_data, dict) else None
+    if not env or not isinstance(file_data, dict) or not isinstance(section, list | None):
+        return file_data
+    names = {r.get("name") for r in section or [] if isinstance(r, dict)} | set(taken)
+    added = [dict(r) for r in env if r["name"] not in names]
+    return {**file_data, "receivers": [*(section or []), *added]} if added else file_data
+
+
+def load_config(
+    path: str | Path,
+    receiver_types: Collection[str] = BUILTIN_RECEIVER_TYPES,
+    env_receivers: Sequence[Mapping[str, Any]] = (),
+) -> Config:
+    """Read and validate the YAML file at `path` (with the receivers made from the environment);
+    raises InvalidConfig naming the file."""
+    return parse_config(with_env_receivers(read_yaml(path), env_receivers), str(path), receiver_types)

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import alert_handler
 from alert_handler import db
 from alert_handler.errors import ConfigError
-from alert_handler.routing.config import InvalidConfig, parse_config, read_yaml
+from alert_handler.routing.config import InvalidConfig, parse_config, read_yaml, with_env_receivers
 from alert_handler.routing.merge import KINDS, LIST_KINDS, InvalidMerge, ObjectSpec, Placed, merge, unnamed
 from alert_handler.routing.models import Config
 from alert_handler.routing.references import BUILTIN_RECEIVER_TYPES
@@ -128,8 +128,12 @@ class LiveConfig:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         receiver_types: Collection[str] = BUILTIN_RECEIVER_TYPES,
+        env_receivers: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.path = Path(path)
+        # Receivers made from the environment (SMTP_*, ...): after the file's, read-only like
+        # them, and left out when the file or an API object uses the name.
+        self._env_receivers = tuple(env_receivers)
         self._clock = clock
         self._receiver_types = receiver_types
         self._current: Loaded | None = None
@@ -157,6 +161,10 @@ class LiveConfig:
         if not isinstance(file_data, dict):
             parse_config(file_data, source, self._receiver_types)  # raises, naming what the file is
             raise AssertionError("unreachable")
+        objects = list(objects)
+        api_receivers = [o.name for o in objects if o.kind == "receivers"]
+        raw_file_data, file_data = file_data, with_env_receivers(file_data, self._env_receivers, api_receivers)
+        assert isinstance(file_data, dict)
         merged = merge(file_data, objects)
         problems = list(merged.problems)
         try:
@@ -173,7 +181,7 @@ class LiveConfig:
             provisioned={k: frozenset(e.name for e in entries[k] if e.provisioned) for k in KINDS},
             loaded_at=self._clock(),
             entries=entries,
-            file_data=file_data,
+            file_data=raw_file_data,
         )
 
     def candidate(self, objects: Iterable[ObjectSpec]) -> Loaded:

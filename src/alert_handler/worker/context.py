@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from loguru import logger
 
+from alert_handler.channels.env import env_receivers
 from alert_handler.db import create_engine
 from alert_handler.ingest.writer import utcnow
 from alert_handler.processing.channel_pool import ChannelPool
@@ -36,7 +37,9 @@ class WorkerContext:
         settings = get_settings()
         loop = asyncio.new_event_loop()
         engine = create_engine(settings.database_url, pool_size=4)
-        live = LiveConfig(resolve_config_file(settings.config_file), clock=utcnow)
+        live = LiveConfig(
+            resolve_config_file(settings.config_file), clock=utcnow, env_receivers=env_receivers(settings)
+        )
         loop.run_until_complete(live.reload(engine))
         pipeline = Pipeline(
             engine, lambda: live.current, ChannelPool(), utcnow, limits_from(settings), external_url=settings.public_url

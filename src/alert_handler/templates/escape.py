@@ -1,0 +1,106 @@
+"""Escaping per output format: alert text is untrusted, so every value a template prints is made
+inert for the format it lands in (a title of `<b>`, `*bold*` or `[x](http://evil)` shows as
+written). Literal text of the template itself is the operator's and is left alone.
+
+    html       HTML email bodies (Jinja's own autoescape; `&<>"'` become entities)
+    telegram   Telegram's HTML subset: `&`, `<`, `>`, `"` as entities
+    slack      Slack mrkdwn: `&`, `<`, `>` as entities, so `<!channel>` or `<url|text>` cannot form
+    markdown   DingTalk / WeCom markdown: specials backslash-escaped, `<` and `>` as entities
+    plain      text: control characters other than newline and tab removed
+    json       a JSON value: `{{ x }}` prints `x` encoded as JSON (strings quoted)
+
+A value marked `Raw` (the `raw` filter; `safe` in HTML) is printed as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from jinja2 import Undefined
+from markupsafe import Markup, escape
+
+FORMATS = ("html", "telegram", "slack", "markdown", "plain", "json")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+class Raw(str):
+    """Text a template marked as already right for its format (the `raw` filter)."""
+
+    __slots__ = ()
+
+
+def plain(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
+def html(value: str) -> str:
+    return str(escape(plain(value)))
+
+
+def telegram(value: str) -> str:
+    return plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def slack(value: str) -> str:
+    return plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown(value: str) -> str:
+    text = _MARKDOWN_SPECIALS.sub(r"\\\1", plain(value))
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: getattr(value, name) for name in value.__dataclass_fields__}
+    return str(value)
+
+
+def json_value(value: Any) -> str:
+    return orjson.dumps(value, default=_json_default).decode()
+
+
+ESCAPERS: dict[str, Callable[[str], str]] = {
+    "html": html,
+    "telegram": telegram,
+    "slack": slack,
+    "markdown": markdown,
+    "plain": plain,
+}
+
+
+def finalizer(fmt: str) -> Callable[[Any], Any]:
+    """What Jinja applies to every printed value in a template of this format."""
+    if fmt == "json":
+
+        def as_json(value: Any) -> Any:
+            if isinstance(value, Raw | Markup):
+                return str(value)
+            return json_value(None if _undefined(value) else value)
+
+        return as_json
+    if fmt == "html":
+        # Autoescape does the escaping (and honours `safe`); here only None prints as nothing.
+        return lambda value: "" if value is None else value
+    escaper = ESCAPERS[fmt]
+
+    def finalize(value: Any) -> Any:
+        if value is None or _undefined(value):
+            return ""
+        if isinstance(value, Raw | Markup):
+            return str(value)
+        return escaper(str(value))
+
+    return finalize
+
+
+def _undefined(value: Any) -> bool:
+    return isinstance(value, Undefined)
