@@ -15,28 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alert_handler import db
 from alert_handler.channels.base import ChannelSettings, Delivery, Message
-from alert_handler.domain.alert import IngestResult
+from alert_handler.domain.alert import IngestResult, Status
 from alert_handler.ingest.sources.native import NativeAlert
 from alert_handler.processing.channel_pool import ChannelPool
 from alert_handler.processing.pipeline import Limits, Pipeline, StaticSnapshot
 from alert_handler.processing.run import Report, TickState, run_once, tick
 from alert_handler.routing.config import parse_config
+from alert_handler.store.alert_updates import change_status
 from alert_handler.store.alert_writes import store_batch
 from alert_handler.store.tables import alerts_table, events_table, notifications_table
+from tests.api.conftest import Clock
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
-
-
-class Clock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 class RecordingSettings(ChannelSettings):
@@ -109,6 +99,13 @@ class Harness:
         async with db.write(self.engine) as conn:
             return await store_batch(conn, incoming, self.clock())
 
+    async def acknowledge(self, alert_id: int) -> None:
+        async with db.write(self.engine) as conn:
+            await change_status(
+                conn, tenant="default", alert_id=alert_id, target=Status.ACKNOWLEDGED, actor="ann", note=None,
+                now=self.clock(),
+            )  # fmt: skip
+
     async def run(self) -> Report:
         return await run_once(self.pipeline)
 
@@ -152,7 +149,7 @@ def alert(name: str, *, host: str = "web-1", severity: str = "critical", **extra
 
 @pytest.fixture
 async def harness(engine: AsyncEngine) -> AsyncIterator[Harness]:
-    clock, recorder = Clock(), Recorder()
+    clock, recorder = Clock(T0), Recorder()
     snapshot = StaticSnapshot.of(parse_config(yaml.safe_load(BASIC)))
     limits = Limits(retry_base=timedelta(seconds=10), retry_max=timedelta(minutes=1))
     pipeline = Pipeline(engine, lambda: snapshot, RecordingPool(recorder), clock, limits)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from alert_handler import db
-from alert_handler.domain.alert import Status
-from alert_handler.store.alert_updates import change_status
 from tests.processing.conftest import Harness, alert
 
 ESCALATING = """
@@ -59,11 +56,7 @@ async def test_acknowledging_stops_escalation(harness: Harness) -> None:
     [stored] = await harness.ingest(alert("ReplicationLag", labels={"service": "postgres"}))
     await harness.run()
     await _tick_at(harness, 5)
-    async with db.write(harness.engine) as conn:
-        await change_status(
-            conn, tenant="default", alert_id=stored.id, target=Status.ACKNOWLEDGED, actor="ann", note=None,
-            now=harness.clock(),
-        )  # fmt: skip
+    await harness.acknowledge(stored.id)
     await harness.run()
     await _tick_at(harness, 30)
     assert len(harness.recorder.messages("lead")) == 1

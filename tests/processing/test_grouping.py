@@ -161,17 +161,9 @@ async def test_duplicates_are_not_notified_again(harness: Harness) -> None:
 
 
 async def test_acknowledged_alerts_are_not_repeated(harness: Harness) -> None:
-    from alert_handler import db
-    from alert_handler.domain.alert import Status
-    from alert_handler.store.alert_updates import change_status
-
     [stored] = await harness.ingest(alert("DiskFull"))
     await harness.run()
-    async with db.write(harness.engine) as conn:
-        await change_status(
-            conn, tenant="default", alert_id=stored.id, target=Status.ACKNOWLEDGED, actor="ann", note=None,
-            now=harness.clock(),
-        )  # fmt: skip
+    await harness.acknowledge(stored.id)
     await harness.run()
     harness.clock.advance(hours=5)
     await harness.tick()

@@ -20,6 +20,9 @@ class ChannelPool:
     def __init__(self, factory: Callable[[str, dict[str, Any]], Channel] = build) -> None:
         self._factory = factory
         self._channels: dict[str, tuple[bytes, Channel]] = {}
+        # Replaced when a receiver's settings change; a send may still be using one, so they
+        # are closed with the pool rather than at once.
+        self._retired: list[Channel] = []
 
     def get(self, config: Config, receiver_name: str) -> Channel | None:
         receiver = config.receiver(receiver_name)
@@ -28,6 +31,8 @@ class ChannelPool:
         identity = _identity(receiver)
         found = self._channels.get(receiver_name)
         if found is None or found[0] != identity:
+            if found is not None:
+                self._retired.append(found[1])
             channel = self._factory(receiver.type, dict(receiver.settings))
             self._channels[receiver_name] = (identity, channel)
             return channel
@@ -38,6 +43,7 @@ class ChannelPool:
         return channel.settings.send_resolved if channel is not None else False
 
     async def close(self) -> None:
-        for _, channel in self._channels.values():
+        for channel in [*self._retired, *(c for _, c in self._channels.values())]:
             await channel.close()
         self._channels.clear()
+        self._retired.clear()

@@ -89,6 +89,7 @@ async def tick(pipeline: Pipeline, state: TickState, *, sweep_after: timedelta |
     report.heartbeats_missed = missed
     snapshot = pipeline.snapshot()
     now = pipeline.clock()
+    housekeeping = state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY
     # One transaction for the schedule's work: each write transaction holds SQLite's only writer.
     async with db.write(pipeline.engine) as conn:
         report.expired = len(await resolve_expired(conn, pipeline.limits, now))
@@ -99,11 +100,11 @@ async def tick(pipeline: Pipeline, state: TickState, *, sweep_after: timedelta |
         since = state.silences_checked_at
         if since is None or await silences_changed(conn, since, now):
             report.remarked = await refresh_marks(conn, snapshot, pipeline.limits, now)
-        if state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY:
+        if housekeeping:
             await forget_old(conn, now, pipeline.limits.retention)
         claimed += await claim(conn, pipeline, now)  # retries due, and leases that ran out
     state.silences_checked_at = now
-    if state.housekeeping_at is None or now - state.housekeeping_at >= HOUSEKEEPING_EVERY:
+    if housekeeping:
         state.housekeeping_at = now
     report.notifications += len(claimed.notifications)
     delivered = await send(pipeline, claimed)

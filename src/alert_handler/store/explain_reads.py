@@ -7,12 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alert_handler.store.groups import groups_of_alert
 from alert_handler.store.tables import notifications_table as notifications
-
-
-async def alert_groups(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:
-    return await groups_of_alert(conn, alert_id)
 
 
 async def alert_notifications(

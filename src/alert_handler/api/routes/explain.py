@@ -14,6 +14,7 @@ from alert_handler.domain.alert import Status
 from alert_handler.muting.time_intervals import muted_by_time
 from alert_handler.processing.flush import time_intervals
 from alert_handler.store import alert_reads, explain_reads
+from alert_handler.store import groups as group_store
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -42,7 +43,7 @@ async def explain(alert_id: AlertId, rt: RuntimeDep, principal: ReadKey) -> Expl
         row = await alert_reads.get_alert(conn, principal.tenant, alert_id)
         if row is None:
             raise HTTPException(404, f"alert {alert_id} not found")
-        groups = await explain_reads.alert_groups(conn, alert_id)
+        groups = await group_store.groups_of_alert(conn, alert_id)
         sent = await explain_reads.alert_notifications(conn, principal.tenant, alert_id, [g["id"] for g in groups])
     explanation = row["explanation"] or {}
     routes = [{**r, "time_muted": _time_muted(rt, r.get("path", ""))} for r in explanation.get("routes", [])]
