@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,11 @@ class Message:
     resolved: list[MessageAlert]
     external_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the service answered to the first delivered message of this group for this receiver
+    # (`Delivery.reply`), so a channel can thread later ones under it; empty for the first.
+    thread: dict[str, str] = field(default_factory=dict)
+    # More than one notification merged into this message by storm protection: how many.
+    merged: int = 1
 
     @property
     def alerts(self) -> list[MessageAlert]:
@@ -55,23 +60,44 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """`retry_after`: seconds the service asked us to wait (HTTP 429 Retry-After, a rate-limit
+    error code); the next attempt is not sooner. `reply`: what identifies the delivered message
+    at the service (Slack's channel and `ts`), handed back as `Message.thread` to later
+    messages of the same group."""
+
     ok: bool
     retry: bool = False
     error: str = ""
+    retry_after: float | None = None
+    reply: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def sent(cls) -> Delivery:
-        return cls(ok=True)
+    def sent(cls, reply: dict[str, str] | None = None) -> Delivery:
+        return cls(ok=True, reply=reply or {})
 
     @classmethod
-    def failed(cls, error: str, *, retry: bool) -> Delivery:
-        return cls(ok=False, retry=retry, error=error)
+    def failed(cls, error: str, *, retry: bool, retry_after: float | None = None) -> Delivery:
+        return cls(ok=False, retry=retry, error=error, retry_after=retry_after)
 
 
 class ChannelSettings(BaseModel):
+    """Settings every channel has. A channel type sets `MAX_PER_MINUTE` to its service's own
+    limit (DingTalk: 20) or to what a human reader can take; 0 means no limit."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    MAX_PER_MINUTE: ClassVar[int] = 0
 
     send_resolved: bool = True
+    max_per_minute: int | None = Field(
+        None,
+        ge=0,
+        description="storm protection: more messages than this in a minute are merged into one digest;"
+        " unset: the channel's default, 0: no limit",
+    )
+
+    @property
+    def per_minute(self) -> int:
+        return self.MAX_PER_MINUTE if self.max_per_minute is None else self.max_per_minute
 
 
 class Channel(Protocol):

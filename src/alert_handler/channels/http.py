@@ -1,0 +1,94 @@
+"""What HTTP channels share: one call that turns transport failures and HTTP statuses into a
+`Delivery` (never with the URL in the error: it often carries a token), Retry-After read as
+the service means it, and cutting text to a service's limit without breaking a character.
+
+A channel calls `request(...)`; it gets the `httpx.Response` when the status was 2xx (the
+channel then reads the body: many services say "failed" inside a 200), else a `Delivery`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from alert_handler.channels.base import Delivery
+
+MAX_RETRY_AFTER = 3600.0
+ELLIPSIS = "…"
+
+
+def client(timeout_seconds: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=timeout_seconds, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    )
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), within an hour."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def refused(answer: httpx.Response, what: str = "") -> Delivery:
+    """The Delivery for a non-2xx answer: 408, 429 and 5xx are worth a retry (429 after its
+    Retry-After), other 4xx are not (the request itself is wrong)."""
+    status = answer.status_code
+    retry = status in (408, 425, 429) or status >= 500
+    text = what or answer.text[:200]
+    wait = retry_after(answer.headers.get("Retry-After")) if status in (429, 503) else None
+    return Delivery.failed(f"HTTP {status}: {text}", retry=retry, retry_after=wait)
+
+
+async def request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | Delivery:
+    """Send; a 2xx Response, or the Delivery that says what went wrong."""
+    try:
+        answer = await http.request(method, url, **kwargs)
+    except httpx.TimeoutException:
+        return Delivery.failed("timed out", retry=True)
+    except httpx.HTTPError as exc:
+        # The exception text can hold the URL (and its token): say only what kind of failure.
+        return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
+    if not answer.is_success:
+        return refused(answer)
+    return answer
+
+
+def json_body(answer: httpx.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when it is not one."""
+    try:
+        found = answer.json()
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def cut_bytes(text: str, limit: int, marker: str = ELLIPSIS) -> str:
+    """`text` in at most `limit` UTF-8 bytes, cut at a character boundary, `marker` at the end
+    when it was cut."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    room = max(limit - len(marker.encode()), 0)
+    return encoded[:room].decode("utf-8", errors="ignore") + marker
+
+
+def cut_chars(text: str, limit: int, marker: str = ELLIPSIS) -> str:
+    """`text` in at most `limit` characters, `marker` at the end when it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - len(marker), 0)] + marker
