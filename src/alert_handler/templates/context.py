@@ -9,6 +9,7 @@
     alerts          firing then resolved alerts, at most `max_alerts` (None: all)
     firing, resolved  the same, split
     counts          {firing, resolved, total, shown, truncated}: totals before the cut
+    merged          how many notifications storm protection merged into this one (1: none)
     external_url    this service's public URL ("" when unset)
     now             the time of rendering (UTC), used by the `since` filter
     language        "en" or "zh"
@@ -64,6 +65,7 @@ def message_context(
             "shown": len(shown),
             "truncated": total - len(shown),
         },
+        "merged": message.merged,
         "external_url": message.external_url,
         "now": now,
         "language": language,
