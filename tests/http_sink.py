@@ -29,6 +29,8 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     # Status codes (and bodies) to answer with, in order; then 200.
     answers: list[tuple[int, str]] = field(default_factory=list)
+    # Extra headers of the next answers, in order (e.g. Retry-After with a 429).
+    answer_headers: list[dict[str, str]] = field(default_factory=list)
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,12 +55,15 @@ def http_sink() -> Iterator[Sink]:
                 time.sleep(sink.delay)
             with sink.lock:
                 status, text = sink.answers.pop(0) if sink.answers else (200, "ok")
+                extra = sink.answer_headers.pop(0) if sink.answer_headers else {}
                 if 200 <= status < 300:
                     sink.received.append(Received(self.path, self.command, dict(self.headers), body))
             payload = text.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from loguru import logger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 _MAX_SOURCES = 200  # alert sources are sender-chosen: cap the label's cardinality
 
@@ -71,7 +72,25 @@ class Metrics:
             "Age of the oldest alert whose processing is still owed (0 when none).",
             registry=self.registry,
         )
+        self.sends = Counter(
+            "alert_handler_notification_sends",
+            "Messages handed to a channel, by channel type, receiver and outcome (sent, failed);"
+            " a failed one may be retried. Counted by the process that sent them.",
+            ["channel", "receiver", "outcome"],
+            registry=self.registry,
+        )
+        self.send_latency = Histogram(
+            "alert_handler_notification_send_seconds",
+            "Time a channel took to deliver (or fail to deliver) one message, by channel type.",
+            ["channel"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self._sources: set[str] = set()
+
+    def observe_send(self, channel: str, receiver: str, outcome: str, seconds: float) -> None:
+        self.sends.labels(channel, receiver, outcome).inc()
+        self.send_latency.labels(channel).observe(seconds)
 
     def watch_config(self, state: ReloadState) -> None:
         """Alertmanager's reload gauges, read from `state` at each scrape."""
@@ -93,3 +112,14 @@ class Metrics:
             self._sources.add(source)
             return source
         return "other"
+
+
+def start_metrics_server(metrics: Metrics, port: int) -> None:
+    """Serve `metrics` on 0.0.0.0:`port` from a thread (a Celery worker has no web server).
+    A port already taken (a second worker process of the same host) is logged and skipped."""
+    try:
+        start_http_server(port, registry=metrics.registry)
+    except OSError as exc:
+        logger.warning("worker metrics not served on port {}: {}", port, exc.strerror)
+    else:
+        logger.info("worker metrics on http://0.0.0.0:{}/metrics", port)

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     notify_deadline_seconds: float = Field(3600.0, gt=0)
     notify_lease_seconds: float = Field(60.0, gt=0)
     notification_retention_hours: float = Field(120.0, gt=0)
+    # A Celery worker serves its send metrics on this port (0: not served).
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
 
     # --- notification templates: a directory of your own, looked in before the shipped
     # defaults (same layout: <language>/<channel>/<file>), and the default language.

@@ -104,6 +104,13 @@ async def test_a_dead_notification_is_listed_and_can_be_sent_again(live_api: Api
 
     [notification] = await _until(dead)
     assert notification["last_error"].startswith("HTTP 400")
+    failed = await live_api.client.get("/api/v1/notifications?status=failed", headers=live_api.auth())
+    assert [n["id"] for n in failed.json()["items"]] == [notification["id"]], "failed is another name for dead"
+    timeline = (
+        await live_api.client.get(f"/api/v1/alerts/{notification['firing'][0]}", headers=live_api.auth())
+    ).json()
+    [gave_up] = [e for e in timeline["timeline"] if e["kind"] == "notification_failed"]
+    assert gave_up["detail"]["gave_up"] is True and gave_up["detail"]["error"].startswith("HTTP 400")
     response = await live_api.client.post(f"/api/v1/notifications/{notification['id']}/retry", headers=live_api.auth())
     assert response.status_code == 200, response.text
     await asyncio.to_thread(sink.wait_for, 1)
@@ -130,3 +137,19 @@ async def test_metrics_show_the_outbox_and_the_backlog(live_api: Api, sink: Sink
     text = await _until(scraped)
     assert "alert_handler_processing_backlog_alerts 0.0" in text
     assert "alert_handler_processing_oldest_seconds 0.0" in text
+
+    assert 'alert_handler_notification_sends_total{channel="webhook",outcome="sent",receiver="ops"} 1.0' in text
+    assert 'alert_handler_notification_send_seconds_count{channel="webhook"} 1.0' in text
+
+
+async def test_metrics_count_failed_sends_by_channel(live_api: Api, sink: Sink) -> None:
+    sink.answers.append((503, "busy"))
+    await ingest(live_api, {"title": "Disk full", "source": "s", "labels": {"alertname": "DiskFull"}})
+
+    async def scraped() -> Any:
+        text = (await live_api.client.get("/metrics")).text
+        return text if 'outcome="failed",receiver="ops"} 1.0' in text else None
+
+    assert 'alert_handler_notification_sends_total{channel="webhook",outcome="failed",receiver="ops"} 1.0' in (
+        await _until(scraped)
+    )

@@ -39,6 +39,8 @@ class Recorder:
 
     sent: dict[str, list[Message]] = field(default_factory=dict)
     failures: dict[str, list[Delivery]] = field(default_factory=dict)
+    # What a receiver's service answers when it takes a message (a thread handle), per receiver.
+    replies: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def channel(self, _type: str, settings: dict[str, Any], receiver: str) -> RecordingChannel:
         return RecordingChannel(self, receiver, RecordingSettings.model_validate(settings))
@@ -59,7 +61,8 @@ class RecordingChannel:
         if queued:
             return queued.pop(0)
         self.recorder.sent.setdefault(self.receiver, []).append(message)
-        return Delivery.sent()
+        reply = self.recorder.replies.get(self.receiver)
+        return Delivery.sent({**reply, "n": str(len(self.recorder.sent[self.receiver]))} if reply else None)
 
     async def close(self) -> None:
         return None

@@ -100,3 +100,38 @@ async def test_ends_at_in_the_past_resolves_the_alert(harness: Harness) -> None:
     harness.clock.advance(minutes=5)
     await harness.tick()
     assert harness.recorder.alert_titles("pager") == [(["DiskFull"], []), ([], ["DiskFull"])]
+
+
+async def test_a_retry_waits_at_least_as_long_as_the_service_asked(harness: Harness) -> None:
+    harness.recorder.failures["pager"] = [Delivery.failed("HTTP 429: slow down", retry=True, retry_after=300)]
+    await harness.ingest(alert("DiskFull"))
+    await harness.run()
+    [row] = await harness.notifications()
+    assert row["status"] == "pending"
+    assert row["next_attempt_at"] - harness.clock() >= timedelta(seconds=300)
+
+
+async def test_a_wait_past_the_deadline_gives_up(harness: Harness) -> None:
+    harness.pipeline.limits = Limits(notify_deadline=timedelta(minutes=2))
+    harness.recorder.failures["pager"] = [Delivery.failed("HTTP 429", retry=True, retry_after=3600)]
+    await harness.ingest(alert("DiskFull"))
+    await harness.run()
+    [row] = await harness.notifications()
+    assert row["status"] == "dead"
+
+
+async def test_later_messages_of_a_group_carry_the_first_ones_thread(harness: Harness) -> None:
+    harness.recorder.replies["pager"] = {"ts": "1712.0001"}
+    [first] = await harness.ingest(alert("DiskFull", host="a"))
+    await harness.run()
+    harness.clock.advance(minutes=6)
+    await harness.ingest(alert("DiskFull", host="b"))
+    await harness.tick()
+    harness.clock.advance(minutes=6)
+    await harness.ingest({**alert("DiskFull", host="a"), "status": "resolved"})
+    await harness.tick()
+    messages = harness.recorder.messages("pager")
+    assert len(messages) == 3
+    assert messages[0].thread == {}
+    assert messages[1].thread == messages[2].thread == {"ts": "1712.0001", "n": "1"}
+    assert first.id

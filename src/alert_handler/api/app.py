@@ -69,8 +69,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             raise
         metrics.watch_config(live)
         pipeline = Pipeline(
-            engine, lambda: live.current, ChannelPool(), clock, limits_from(settings), external_url=settings.public_url
-        )
+            engine, lambda: live.current, ChannelPool(), clock, limits_from(settings),
+            external_url=settings.public_url, stats=metrics,
+        )  # fmt: skip
         worker = worker_for(settings, pipeline)
         writer.on_commit = lambda results: worker.wake([r.id for r in results])
         await writer.start()

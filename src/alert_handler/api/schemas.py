@@ -186,6 +186,9 @@ class NotificationOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    sent_as: str | None = Field(
+        None, description="the key of the message that carried it: its own, or a storm digest's (`digest:...`)"
+    )
 
 
 class ExplanationOut(BaseModel):

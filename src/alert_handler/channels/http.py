@@ -83,7 +83,9 @@ def cut_bytes(text: str, limit: int, marker: str = ELLIPSIS) -> str:
     encoded = text.encode()
     if len(encoded) <= limit:
         return text
-    room = max(limit - len(marker.encode()), 0)
+    if len(marker.encode()) > limit:
+        marker = ""
+    room = limit - len(marker.encode())
     return encoded[:room].decode("utf-8", errors="ignore") + marker
 
 
@@ -91,4 +93,6 @@ def cut_chars(text: str, limit: int, marker: str = ELLIPSIS) -> str:
     """`text` in at most `limit` characters, `marker` at the end when it was cut."""
     if len(text) <= limit:
         return text
-    return text[: max(limit - len(marker), 0)] + marker
+    if len(marker) > limit:
+        marker = ""
+    return text[: limit - len(marker)] + marker

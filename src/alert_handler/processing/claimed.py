@@ -10,8 +10,11 @@ from typing import Any
 class Claimed:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     alerts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Per group id: what its receiver's service answered to the group's first message.
+    threads: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def __iadd__(self, other: Claimed) -> Claimed:
         self.notifications += other.notifications
         self.alerts.update(other.alerts)
+        self.threads.update(other.threads)
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alert_handler import db
 from alert_handler.channels.base import Delivery, Message, MessageAlert
 from alert_handler.domain.alert import EventKind
+from alert_handler.processing import storm
 from alert_handler.processing.claimed import Claimed
 from alert_handler.processing.pipeline import Limits, Pipeline
+from alert_handler.store import groups as group_store
 from alert_handler.store import notifications as notification_store
 from alert_handler.store.notifications import NotificationStatus
 from alert_handler.store.tables import alerts_table as alerts
@@ -37,6 +40,7 @@ class Delivered:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    postponed: int = 0
 
 
 def backoff(attempts: int, limits: Limits, rand: random.Random | None = None) -> timedelta:
@@ -56,7 +60,12 @@ def _alert(row: dict[str, Any], external_url: str) -> MessageAlert:
     )  # fmt: skip
 
 
-def message(notification: dict[str, Any], by_id: dict[int, dict[str, Any]], external_url: str) -> Message:
+def message(
+    notification: dict[str, Any],
+    by_id: dict[int, dict[str, Any]],
+    external_url: str,
+    thread: dict[str, str] | None = None,
+) -> Message:
     firing = [_alert(by_id[i], external_url) for i in notification["firing"] if i in by_id]
     resolved = [_alert(by_id[i], external_url) for i in notification["resolved"] if i in by_id]
     return Message(
@@ -69,6 +78,30 @@ def message(notification: dict[str, Any], by_id: dict[int, dict[str, Any]], exte
         firing=firing,
         resolved=resolved,
         external_url=external_url,
+        thread=dict(thread or {}),
+    )
+
+
+def digest(batch: list[dict[str, Any]], by_id: dict[int, dict[str, Any]], external_url: str) -> Message:
+    """One message carrying every alert of several notifications (storm protection)."""
+    firing_ids = sorted({i for n in batch for i in n["firing"]})
+    resolved_ids = sorted({i for n in batch for i in n["resolved"]} - set(firing_ids))
+    firing = [_alert(by_id[i], external_url) for i in firing_ids if i in by_id]
+    resolved = [_alert(by_id[i], external_url) for i in resolved_ids if i in by_id]
+    labels = [dict(n["group_labels"]) for n in batch]
+    common = {k: v for k, v in labels[0].items() if all(other.get(k) == v for other in labels[1:])}
+    ids = sorted(n["id"] for n in batch)
+    return Message(
+        key=f"digest:{batch[0]['receiver']}:{ids[0]}-{ids[-1]}:{len(ids)}",
+        receiver=batch[0]["receiver"],
+        kind="digest",
+        status="firing" if firing else "resolved",
+        group_key="digest",
+        group_labels=common,
+        firing=firing,
+        resolved=resolved,
+        external_url=external_url,
+        merged=len(batch),
     )
 
 
@@ -81,7 +114,8 @@ async def claim(
         return Claimed([], {})
     alert_ids = sorted({i for n in found for i in (*n["firing"], *n["resolved"])})
     rows = await conn.execute(select(alerts).where(alerts.c.id.in_(alert_ids)))
-    return Claimed(found, {r.id: dict(r._mapping) for r in rows})
+    threads = await group_store.threads(conn, {n["group_id"] for n in found if n["group_id"] is not None})
+    return Claimed(found, {r.id: dict(r._mapping) for r in rows}, threads)
 
 
 async def deliver(pipeline: Pipeline, *, ids: Sequence[int] | None = None) -> Delivered:
@@ -92,38 +126,90 @@ async def deliver(pipeline: Pipeline, *, ids: Sequence[int] | None = None) -> De
 
 
 async def send(pipeline: Pipeline, claimed: Claimed) -> Delivered:
-    """Send claimed notifications concurrently, then record every outcome in one transaction."""
+    """Send claimed notifications concurrently (within each receiver's storm limit), then record
+    every outcome in one transaction."""
     if not claimed.notifications:
         return Delivered()
     by_id = claimed.alerts
-    claimed_rows = claimed.notifications
     config = pipeline.snapshot().config
-    messages = [message(n, by_id, pipeline.external_url) for n in claimed_rows]
+    now = pipeline.clock()
+    per_minute = _per_minute(pipeline, config, {n["receiver"] for n in claimed.notifications})
+    recent = await _recent(pipeline, [r for r, limit in per_minute.items() if limit > 0], now)
+    planned = storm.plan(claimed.notifications, per_minute, recent, now)
+    pipeline.window.record(
+        (batch[0]["receiver"] for batch in planned.messages if per_minute[batch[0]["receiver"]]), now
+    )
+    messages = [
+        message(batch[0], by_id, pipeline.external_url, claimed.threads.get(batch[0]["group_id"]))
+        if len(batch) == 1
+        else digest(batch, by_id, pipeline.external_url)
+        for batch in planned.messages
+    ]
     results = await asyncio.gather(*(_send(pipeline, config, m) for m in messages))
     done = pipeline.clock()
     outcomes, new_events, report = [], [], Delivered()
-    for notification, result in zip(claimed_rows, results, strict=True):
-        outcome, kind, detail = _outcome(notification, result, done, pipeline.limits)
-        outcomes.append(outcome)
-        if not result.ok:
-            logger.warning(
-                "notification {} to {} failed (attempt {}): {}; {}",
-                notification["id"], notification["receiver"], notification["attempts"], result.error,
-                "gave up" if detail["gave_up"] else f"retrying at {detail['retry_at']}",
-            )  # fmt: skip
-        if outcome["_status"] == NotificationStatus.SENT.value:
-            report.sent += 1
-        elif outcome["_status"] == NotificationStatus.DEAD.value:
-            report.dead += 1
-        else:
-            report.retrying += 1
-        for alert_id in (*notification["firing"], *notification["resolved"]):
-            new_events.append({"alert_id": alert_id, "at": done, "kind": kind, "actor": ACTOR, "detail": detail})
+    new_threads: dict[int, dict[str, str]] = {}
+    for batch, msg, result in zip(planned.messages, messages, results, strict=True):
+        if result.ok and result.reply and msg.merged == 1 and batch[0]["group_id"] is not None and not msg.thread:
+            new_threads[batch[0]["group_id"]] = result.reply
+        for notification in batch:
+            outcome, kind, detail = _outcome(notification, result, done, pipeline.limits)
+            outcome["_sent_as"] = msg.key if result.ok else None
+            if msg.merged > 1:
+                detail["digest_of"] = msg.merged
+            outcomes.append(outcome)
+            if not result.ok:
+                logger.warning(
+                    "notification {} to {} failed (attempt {}): {}; {}",
+                    notification["id"], notification["receiver"], notification["attempts"], result.error,
+                    "gave up" if detail["gave_up"] else f"retrying at {detail['retry_at']}",
+                )  # fmt: skip
+            _count(report, outcome["_status"])
+            for alert_id in (*notification["firing"], *notification["resolved"]):
+                new_events.append({"alert_id": alert_id, "at": done, "kind": kind, "actor": ACTOR, "detail": detail})
+    if planned.postponed:
+        logger.info(
+            "storm protection: {} notification(s) to {} wait for the receiver's minute to free",
+            len(planned.postponed), ", ".join(sorted({n["receiver"] for n, _ in planned.postponed})),
+        )  # fmt: skip
+        report.postponed += len(planned.postponed)
     async with db.write(pipeline.engine) as conn:
         await notification_store.finish(conn, outcomes)
+        await notification_store.postpone(conn, [(n["id"], until) for n, until in planned.postponed])
+        await group_store.set_threads(conn, new_threads)
         if new_events:
             await conn.execute(events.insert(), new_events)
     return report
+
+
+def _count(report: Delivered, status: str) -> None:
+    if status == NotificationStatus.SENT.value:
+        report.sent += 1
+    elif status == NotificationStatus.DEAD.value:
+        report.dead += 1
+    else:
+        report.retrying += 1
+
+
+def _per_minute(pipeline: Pipeline, config: Any, receivers: set[str]) -> dict[str, int]:
+    limits = {}
+    for receiver in receivers:
+        try:
+            channel = pipeline.channels.get(config, receiver)
+        except Exception:  # reported when sending
+            channel = None
+        limits[receiver] = channel.settings.per_minute if channel is not None else 0
+    return limits
+
+
+async def _recent(pipeline: Pipeline, receivers: list[str], now: datetime) -> dict[str, storm.Recent]:
+    if not receivers:
+        return {}
+    async with db.read(pipeline.engine) as conn:
+        stored = await notification_store.recent_messages(conn, receivers, now - storm.WINDOW)
+    return {
+        r: storm.combine(storm.Recent(*stored.get(r, (0, None))), pipeline.window.recent(r, now)) for r in receivers
+    }
 
 
 async def _send(pipeline: Pipeline, config: Any, msg: Message) -> Delivery:
@@ -135,11 +221,17 @@ async def _send(pipeline: Pipeline, config: Any, msg: Message) -> Delivery:
         return Delivery.failed(f"receiver {msg.receiver!r} is not configured", retry=False)
     if not msg.alerts:
         return Delivery.sent()
+    started = time.perf_counter()
     try:
-        return await channel.send(msg)
+        result = await channel.send(msg)
     except Exception as exc:
         logger.opt(exception=exc).warning("channel of receiver {} raised", msg.receiver)
-        return Delivery.failed(f"channel error ({type(exc).__name__})", retry=True)
+        result = Delivery.failed(f"channel error ({type(exc).__name__})", retry=True)
+    if pipeline.stats is not None:
+        receiver = config.receiver(msg.receiver)
+        outcome = "sent" if result.ok else "failed"
+        pipeline.stats.observe_send(receiver.type, msg.receiver, outcome, time.perf_counter() - started)
+    return result
 
 
 def _outcome(
@@ -154,7 +246,10 @@ def _outcome(
     if result.ok:
         row = {"_id": notification["id"], "_status": "sent", "_next": None, "_error": None, "_sent_at": now}
         return row, EventKind.NOTIFIED.value, detail
-    retry_at = now + backoff(notification["attempts"], limits)
+    wait = backoff(notification["attempts"], limits)
+    if result.retry_after is not None:
+        wait = max(wait, timedelta(seconds=result.retry_after))
+    retry_at = now + wait
     give_up = not result.retry or retry_at > notification["deadline"]
     status = NotificationStatus.DEAD if give_up else NotificationStatus.PENDING
     detail.update(error=result.error, gave_up=give_up)

@@ -120,7 +120,8 @@ async def flush(
     await group_store.remove_members(conn, leaving)
     await group_store.record_flush(conn, flushed)
     alerts_by_id = {a["id"]: a for group_alerts in members.values() for a in group_alerts}
-    return Claimed(made, alerts_by_id)
+    threads = {g["id"]: g["thread"] for g in due if g["thread"]}
+    return Claimed(made, alerts_by_id, threads)
 
 
 def _entry(group: dict[str, Any]) -> LogEntry | None:

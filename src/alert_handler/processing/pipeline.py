@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alert_handler.processing.channel_pool import ChannelPool
+from alert_handler.processing.storm import LocalWindow
 from alert_handler.routing.models import Config
 from alert_handler.routing.tree import Route
 from alert_handler.settings import Settings
@@ -23,6 +24,12 @@ class Snapshot(Protocol):
 
     @property
     def tree(self) -> Route: ...
+
+
+class SendStats(Protocol):
+    """Where each send is counted (`alert_handler.metrics.Metrics` has it)."""
+
+    def observe_send(self, channel: str, receiver: str, outcome: str, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class Pipeline:
     clock: Callable[[], datetime]
     limits: Limits = field(default_factory=Limits)
     external_url: str = ""
+    window: LocalWindow = field(default_factory=LocalWindow)
+    stats: SendStats | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -126,3 +126,20 @@ async def groups_of_alert(conn: AsyncConnection, alert_id: int) -> list[dict[str
         .order_by(groups.c.id)
     )
     return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def threads(conn: AsyncConnection, group_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Per group: what its receiver's service answered to its first message (groups with one)."""
+    ids = sorted(set(group_ids))
+    if not ids:
+        return {}
+    query = select(groups.c.id, groups.c.thread).where(groups.c.id.in_(ids), groups.c.thread.is_not(None))
+    return {group_id: dict(thread) for group_id, thread in await conn.execute(query) if thread}
+
+
+async def set_threads(conn: AsyncConnection, found: Mapping[int, dict[str, str]]) -> None:
+    """Remember each group's thread; a group that has one keeps it (the first message wins)."""
+    for group_id, thread in sorted(found.items()):
+        await conn.execute(
+            update(groups).where(groups.c.id == group_id, groups.c.thread.is_(None)).values(thread=thread)
+        )

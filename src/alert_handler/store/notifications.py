@@ -76,6 +76,7 @@ def new_row(
         "last_error": None,
         "created_at": now,
         "sent_at": None,
+        "sent_as": None,
     }
 
 
@@ -121,9 +122,40 @@ async def finish(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> N
             lease_until=None,
             last_error=bindparam("_error"),
             sent_at=bindparam("_sent_at", type_=notifications.c.sent_at.type),
+            sent_as=bindparam("_sent_as"),
         )
     )
-    await conn.execute(statement, list(outcomes))
+    await conn.execute(statement, [{"_sent_as": None, **o} for o in outcomes])
+
+
+async def postpone(conn: AsyncConnection, until: Sequence[tuple[int, datetime]]) -> None:
+    """Give claimed notifications back, due at the given times, the attempt not counted."""
+    if not until:
+        return
+    statement = (
+        update(notifications)
+        .where(notifications.c.id == bindparam("_id"))
+        .values(
+            status=NotificationStatus.PENDING.value,
+            next_attempt_at=bindparam("_next", type_=notifications.c.next_attempt_at.type),
+            lease_until=None,
+            attempts=notifications.c.attempts - 1,
+        )
+    )
+    await conn.execute(statement, [{"_id": i, "_next": when} for i, when in until])
+
+
+async def recent_messages(
+    conn: AsyncConnection, receivers: Sequence[str], since: datetime
+) -> dict[str, tuple[int, datetime | None]]:
+    """Per receiver: messages sent after `since` (a digest counts once), and the oldest's time."""
+    message = func.coalesce(notifications.c.sent_as, notifications.c.dedup_key)
+    query = (
+        select(notifications.c.receiver, func.count(message.distinct()), func.min(notifications.c.sent_at))
+        .where(notifications.c.receiver.in_(receivers), notifications.c.sent_at > since)
+        .group_by(notifications.c.receiver)
+    )
+    return {receiver: (count, oldest) for receiver, count, oldest in await conn.execute(query)}
 
 
 async def counts(conn: AsyncConnection) -> dict[str, int]:

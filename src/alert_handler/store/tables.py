@@ -194,6 +194,8 @@ class AlertGroup(Base):
     notified_firing: Mapped[list[int] | None] = mapped_column(Json)
     notified_resolved: Mapped[list[int] | None] = mapped_column(Json)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the receiver's service answered to the group's first message (Slack's ts), to thread later ones.
+    thread: Mapped[dict[str, str] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -241,8 +243,11 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The key of the message that carried it: its own, or a storm digest's (which carries many).
+    sent_as: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
+        Index("ix_notifications_receiver_sent_at", "receiver", "sent_at"),
         Index(
             "ix_notifications_next_attempt_at",
             "next_attempt_at",

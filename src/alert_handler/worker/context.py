@@ -14,6 +14,7 @@ from loguru import logger
 from alert_handler.channels.env import env_receivers
 from alert_handler.db import create_engine
 from alert_handler.ingest.writer import utcnow
+from alert_handler.metrics import Metrics, start_metrics_server
 from alert_handler.processing.channel_pool import ChannelPool
 from alert_handler.processing.pipeline import Pipeline, limits_from
 from alert_handler.processing.run import TickState
@@ -41,9 +42,13 @@ class WorkerContext:
             resolve_config_file(settings.config_file), clock=utcnow, env_receivers=env_receivers(settings)
         )
         loop.run_until_complete(live.reload(engine))
+        metrics = Metrics()
+        if settings.worker_metrics_port:
+            start_metrics_server(metrics, settings.worker_metrics_port)
         pipeline = Pipeline(
-            engine, lambda: live.current, ChannelPool(), utcnow, limits_from(settings), external_url=settings.public_url
-        )
+            engine, lambda: live.current, ChannelPool(), utcnow, limits_from(settings),
+            external_url=settings.public_url, stats=metrics,
+        )  # fmt: skip
         return cls(loop, pipeline, live, settings)
 
     def run(self, coro: Coroutine[Any, Any, _T]) -> _T:

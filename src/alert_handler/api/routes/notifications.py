@@ -23,12 +23,17 @@ NotificationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 async def list_notifications(
     rt: RuntimeDep,
     principal: ReadKey,
-    status: Annotated[Literal["pending", "sending", "sent", "dead"] | None, Query()] = None,
+    status: Annotated[
+        Literal["pending", "sending", "sent", "dead", "failed"] | None,
+        Query(description="`failed` is another name for `dead`: gave up, with the last error"),
+    ] = None,
     receiver: Annotated[str | None, Query(max_length=255)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only ids below this (paging)")] = None,
 ) -> NotificationPageOut:
-    """`status=dead` lists the notifications that gave up, each with its last error."""
+    """`status=dead` (or `failed`) lists the notifications that gave up, each with its last error."""
+    if status == "failed":
+        status = NotificationStatus.DEAD.value
     async with db.read(rt.engine) as conn:
         rows = await explain_reads.list_notifications(
             conn, principal.tenant, status=status, receiver=receiver, limit=limit, before=before
