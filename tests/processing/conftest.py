@@ -3,6 +3,7 @@ and channels that record what they are asked to send (or fail as told)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,8 @@ class Recorder:
     failures: dict[str, list[Delivery]] = field(default_factory=dict)
     # What a receiver's service answers when it takes a message (a thread handle), per receiver.
     replies: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Receivers whose service takes this long to answer (seconds).
+    delays: dict[str, float] = field(default_factory=dict)
 
     def channel(self, _type: str, settings: dict[str, Any], receiver: str) -> RecordingChannel:
         return RecordingChannel(self, receiver, RecordingSettings.model_validate(settings))
@@ -57,6 +60,7 @@ class RecordingChannel:
         self.recorder, self.receiver, self.settings = recorder, receiver, settings
 
     async def send(self, message: Message) -> Delivery:
+        await asyncio.sleep(self.recorder.delays.get(self.receiver, 0.0))
         queued = self.recorder.failures.get(self.receiver)
         if queued:
             return queued.pop(0)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from alert_handler import db
 from alert_handler.channels.base import Delivery
-from alert_handler.processing.deliver import backoff, deliver
+from alert_handler.processing.deliver import backoff, deliver, send
 from alert_handler.processing.pipeline import Limits
+from alert_handler.processing.run import decide
 from alert_handler.store.tables import notifications_table
 from tests.processing.conftest import Harness, alert
 
@@ -135,3 +137,33 @@ async def test_later_messages_of_a_group_carry_the_first_ones_thread(harness: Ha
     assert messages[0].thread == {}
     assert messages[1].thread == messages[2].thread == {"ts": "1712.0001", "n": "1"}
     assert first.id
+
+
+TWO_RECEIVERS = """
+receivers:
+  - {name: pager, type: log}
+  - {name: slow, type: log}
+route:
+  receiver: pager
+  group_by: [alertname]
+  group_wait: 0s
+  routes:
+    - {receiver: slow, continue: true}
+    - {receiver: pager}
+"""
+
+
+async def test_a_slow_service_never_holds_back_what_the_others_delivered(harness: Harness) -> None:
+    harness.configure(TWO_RECEIVERS)
+    harness.recorder.delays["slow"] = 2.0
+    await harness.ingest(alert("DiskFull"))
+    claimed = (await decide(harness.pipeline))[1]
+    sending = asyncio.create_task(send(harness.pipeline, claimed))
+    for _ in range(100):
+        statuses = {r["receiver"]: r["status"] for r in await harness.notifications()}
+        if statuses["pager"] == "sent":
+            break
+        await asyncio.sleep(0.02)
+    assert statuses == {"pager": "sent", "slow": "sending"}
+    await sending
+    assert {r["status"] for r in await harness.notifications()} == {"sent"}

@@ -36,7 +36,7 @@ async def test_a_burst_over_the_limit_becomes_one_digest(harness: Harness) -> No
     rows = await harness.notifications()
     assert {r["status"] for r in rows} == {"sent"}
     assert len({r["sent_as"] for r in rows}) == 3
-    [event] = [e for e in await harness.events(8) if e["kind"] == "notified"]
+    [event] = [e for e in await harness.events(digest.firing[0].id) if e["kind"] == "notified"]
     assert event["detail"]["digest_of"] == 8
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -126,8 +127,9 @@ async def deliver(pipeline: Pipeline, *, ids: Sequence[int] | None = None) -> De
 
 
 async def send(pipeline: Pipeline, claimed: Claimed) -> Delivered:
-    """Send claimed notifications concurrently (within each receiver's storm limit), then record
-    every outcome in one transaction."""
+    """Send claimed notifications concurrently, within each receiver's storm limit. Each
+    receiver's outcomes are recorded as soon as its sends finish, so a slow service never holds
+    back what the others delivered."""
     if not claimed.notifications:
         return Delivered()
     by_id = claimed.alerts
@@ -139,17 +141,42 @@ async def send(pipeline: Pipeline, claimed: Claimed) -> Delivered:
     pipeline.window.record(
         (batch[0]["receiver"] for batch in planned.messages if per_minute[batch[0]["receiver"]]), now
     )
-    messages = [
-        message(batch[0], by_id, pipeline.external_url, claimed.threads.get(batch[0]["group_id"]))
-        if len(batch) == 1
-        else digest(batch, by_id, pipeline.external_url)
-        for batch in planned.messages
-    ]
-    results = await asyncio.gather(*(_send(pipeline, config, m) for m in messages))
+    by_receiver: dict[str, list[tuple[list[dict[str, Any]], Message]]] = defaultdict(list)
+    for batch in planned.messages:
+        msg = (
+            message(batch[0], by_id, pipeline.external_url, claimed.threads.get(batch[0]["group_id"]))
+            if len(batch) == 1
+            else digest(batch, by_id, pipeline.external_url)
+        )
+        by_receiver[msg.receiver].append((batch, msg))
+    report = Delivered()
+    if planned.postponed:
+        logger.info(
+            "storm protection: {} notification(s) to {} wait for the receiver's minute to free",
+            len(planned.postponed), ", ".join(sorted({n["receiver"] for n, _ in planned.postponed})),
+        )  # fmt: skip
+        report.postponed += len(planned.postponed)
+        async with db.write(pipeline.engine) as conn:
+            await notification_store.postpone(conn, [(n["id"], until) for n, until in planned.postponed])
+
+    async def one_receiver(sends: list[tuple[list[dict[str, Any]], Message]]) -> None:
+        results = await asyncio.gather(*(_send(pipeline, config, msg) for _, msg in sends))
+        await _record(
+            pipeline, [(batch, msg, result) for (batch, msg), result in zip(sends, results, strict=True)], report
+        )
+
+    await asyncio.gather(*(one_receiver(sends) for sends in by_receiver.values()))
+    return report
+
+
+async def _record(
+    pipeline: Pipeline, sent: list[tuple[list[dict[str, Any]], Message, Delivery]], report: Delivered
+) -> None:
+    """Record the outcome of each message for every notification it carried, in one transaction."""
     done = pipeline.clock()
-    outcomes, new_events, report = [], [], Delivered()
+    outcomes, new_events = [], []
     new_threads: dict[int, dict[str, str]] = {}
-    for batch, msg, result in zip(planned.messages, messages, results, strict=True):
+    for batch, msg, result in sent:
         if result.ok and result.reply and msg.merged == 1 and batch[0]["group_id"] is not None and not msg.thread:
             new_threads[batch[0]["group_id"]] = result.reply
         for notification in batch:
@@ -167,19 +194,11 @@ async def send(pipeline: Pipeline, claimed: Claimed) -> Delivered:
             _count(report, outcome["_status"])
             for alert_id in (*notification["firing"], *notification["resolved"]):
                 new_events.append({"alert_id": alert_id, "at": done, "kind": kind, "actor": ACTOR, "detail": detail})
-    if planned.postponed:
-        logger.info(
-            "storm protection: {} notification(s) to {} wait for the receiver's minute to free",
-            len(planned.postponed), ", ".join(sorted({n["receiver"] for n, _ in planned.postponed})),
-        )  # fmt: skip
-        report.postponed += len(planned.postponed)
     async with db.write(pipeline.engine) as conn:
         await notification_store.finish(conn, outcomes)
-        await notification_store.postpone(conn, [(n["id"], until) for n, until in planned.postponed])
         await group_store.set_threads(conn, new_threads)
         if new_events:
             await conn.execute(events.insert(), new_events)
-    return report
 
 
 def _count(report: Delivered, status: str) -> None:
