@@ -4,6 +4,7 @@ auth accepted and refused, a dropped connection, several recipients, the parts o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,20 @@ def test_password_is_secret_and_the_port_follows_security() -> None:
     assert isinstance(made.settings, EmailSettings) and made.settings.server == ("mail", 587)
     tls = EmailSettings.model_validate({"to": ["a@x.org"], "from": "b@x.org", "host": "mail", "security": "tls"})
     assert tls.server == ("mail", 465)
+
+
+async def test_later_mails_of_a_group_reply_to_the_first(box: Mailbox) -> None:
+    first = await channel(box.smarthost).send(message())
+    assert first.ok and first.reply["message_id"] == box.received[0].mail["Message-ID"].strip()
+    later = replace(message(), thread=first.reply)
+    assert (await channel(box.smarthost).send(later)).ok
+    reply = box.received[1].mail
+    assert reply["In-Reply-To"].strip() == reply["References"].strip() == first.reply["message_id"]
+    assert box.received[0].mail["In-Reply-To"] is None
+
+
+async def test_a_digest_says_so(box: Mailbox) -> None:
+    assert (await channel(box.smarthost).send(replace(message(), merged=5))).ok
+    mail = box.received[0]
+    assert mail.mail["Subject"].startswith("[DIGEST of 5] ")
+    assert "5 notifications merged" in mail.part("plain") and "5 notifications merged" in mail.part("html")

@@ -43,6 +43,7 @@ def _address(value: str) -> str:
 class EmailSettings(TemplatedSettings):
     TEMPLATE_CHANNEL = "email"
     TEMPLATE_FILES = ("subject.txt", "body.txt", "body.html")
+    MAX_PER_MINUTE = 30  # a mass outage arrives as a digest, not a hundred mails
 
     to: list[str] = Field(min_length=1, description="recipients")
     sender: str = Field(alias="from", description="the From address")
@@ -127,6 +128,10 @@ class EmailChannel:
         domain = parseaddr(self.settings.sender)[1].rpartition("@")[2] or None
         mail["Message-ID"] = make_msgid("alert-handler", domain=domain)
         mail["X-Alert-Handler-Notification"] = message.key
+        first = message.thread.get("message_id")
+        if first:  # mail clients show the group's messages as one conversation
+            mail["In-Reply-To"] = first
+            mail["References"] = first
         mail.set_content(parts["text"])
         mail.add_alternative(parts["html"], subtype="html")
         return mail
@@ -153,7 +158,7 @@ class EmailChannel:
             )
         except Exception as exc:
             return self._failure(exc)
-        return Delivery.sent()
+        return Delivery.sent({"message_id": str(mail["Message-ID"])})
 
     def _failure(self, exc: Exception) -> Delivery:
         delivery = _classify(exc)
