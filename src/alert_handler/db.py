@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from alert_handler import sqlite_inline
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "mysql": "mysql+aiomysql"}
 _BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 
@@ -51,6 +53,8 @@ def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False)
         # As PostgreSQL does by default: each statement sees what others committed, which the
         # upsert relies on when an insert loses a race (InnoDB's default reads a snapshot).
         kwargs["isolation_level"] = "READ COMMITTED"
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        kwargs["async_creator"] = sqlite_inline.connector(url.database)
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
@@ -64,7 +68,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=10000"):
+        # A short busy timeout: statements run on the event loop (sqlite_inline.py), and only
+        # another process (a CLI command) can hold the write lock.
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=2000"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
