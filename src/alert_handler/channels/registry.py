@@ -11,6 +11,7 @@ from typing import Any, Protocol, cast
 from pydantic import ValidationError
 
 from alert_handler.channels.base import Channel, ChannelSettings
+from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.log import LogChannel
 from alert_handler.channels.webhook import WebhookChannel
@@ -26,6 +27,7 @@ class ChannelFactory(Protocol):
 
 
 BUILTIN: dict[str, ChannelFactory] = {
+    "dingtalk": cast(ChannelFactory, DingTalkChannel),
     "email": cast(ChannelFactory, EmailChannel),
     "log": cast(ChannelFactory, LogChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
