@@ -15,6 +15,7 @@ from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.log import LogChannel
 from alert_handler.channels.webhook import WebhookChannel
+from alert_handler.channels.wecom import WeComChannel
 
 ENTRY_POINT_GROUP = "alert_handler.channels"
 
@@ -31,6 +32,7 @@ BUILTIN: dict[str, ChannelFactory] = {
     "email": cast(ChannelFactory, EmailChannel),
     "log": cast(ChannelFactory, LogChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
+    "wecom": cast(ChannelFactory, WeComChannel),
 }
 
 
