@@ -29,9 +29,9 @@ def test_chat_markdown(text: str, expected: str) -> None:
     assert html.unescape(expected) == text.replace("\x07", "")
 
 
-def test_lark_also_escapes_emoji_codes_and_formulas() -> None:
-    escaped = escape.ESCAPERS["lark"]("<at id=all></at> :OK: $x$ http://a")
-    assert escaped == "&lt;at id=all&gt;&lt;/at&gt; &#58;OK&#58; &#36;x&#36; http&#58;//a"
+def test_lark_mentions_cannot_form() -> None:
+    escaped = escape.ESCAPERS["lark"]("<at id=all></at> <at email=a@b.c></at>")
+    assert escaped == "&lt;at id=all&gt;&lt;/at&gt; &lt;at email=a@b.c&gt;&lt;/at&gt;"
 
 
 def test_hostile_text_reads_back_whole() -> None:
@@ -46,4 +46,4 @@ def test_extensions_and_raw() -> None:
     templates = Templates()
     source = "{{ t }} [link]({{ u | raw }})"
     rendered = templates.render(templates.compile(source, "lark"), {"t": "*x*", "u": "http://a/b_c"})
-    assert rendered == "&#42;x&#42; [link](http://a/b_c)"
+    assert rendered == "&#42;x&#42; [link](http://a/b_c)"  # the operator's markup and URL stay

@@ -38,7 +38,6 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _LONE_UNDERSCORE = r"(?<![^\W_])_|_(?![^\W_])"
 _CHAT_INLINE = re.compile(r"[&<>*`\[\]~|\\]|" + _LONE_UNDERSCORE)
 _CHAT_LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=#]|\d+\.)", re.ASCII)
-_LARK_INLINE = re.compile(r"[&<>*`\[\]~|\\:$]|" + _LONE_UNDERSCORE)  # lark_md also has `:EMOJI:`, `$` formulas
 
 
 class Raw(str):
@@ -77,13 +76,9 @@ def _line_start(match: re.Match[str]) -> str:
     return match.group(1) + match.group(2) + marker[:-1] + _reference(marker[-1])
 
 
-def chat_markdown(value: str, inline: re.Pattern[str] = _CHAT_INLINE) -> str:
-    text = inline.sub(lambda m: _reference(m.group()), plain(value))
+def chat_markdown(value: str) -> str:
+    text = _CHAT_INLINE.sub(lambda m: _reference(m.group()), plain(value))
     return _CHAT_LINE_START.sub(_line_start, text)
-
-
-def lark_markdown(value: str) -> str:
-    return chat_markdown(value, _LARK_INLINE)
 
 
 def _json_default(value: Any) -> Any:
@@ -105,7 +100,7 @@ ESCAPERS: dict[str, Callable[[str], str]] = {
     "markdown": markdown,
     "dingtalk": chat_markdown,
     "wecom": chat_markdown,
-    "lark": lark_markdown,
+    "lark": chat_markdown,  # `:OK:` may still show as an emoji: harmless, and `:` is in every time
     "plain": plain,
 }
 
