@@ -19,7 +19,7 @@ from tests.channels.factory import HOSTILE_TITLE
         ("`code` ~~s~~ a|b \\x &amp;", "&#96;code&#96; &#126;&#126;s&#126;&#126; a&#124;b &#92;x &amp;amp;"),
         ("node_disk_full _x_ 磁盘_满", "node_disk_full &#95;x&#95; 磁盘_满"),  # a word's own `_` stays
         ("h-1.example 95.5% a+b #3", "h-1.example 95.5% a+b #3"),  # `-.+#` inside a line form nothing
-        ("# h\n- a\n  + b\n12. c\n===\n> q", "&#35; h\n&#45; a\n  &#43; b\n12&#46; c\n&#61;==\n&gt; q"),
+        ("# h\n- a\n  + b\n12. c\n3) d\n===\n> q", "&#35; h\n&#45; a\n  &#43; b\n12&#46; c\n3&#41; d\n&#61;==\n&gt; q"),
         ("bell\x07", "bell"),
     ],
 )

@@ -31,13 +31,14 @@ FORMATS = ("html", "telegram", "slack", "markdown", "dingtalk", "wecom", "lark",
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 # Chat robots' markdown: backslash escapes are not documented by DingTalk or WeCom (and would
-# show as `\-` in every host name if unsupported), character references are: Feishu documents
-# them for lark_md, and `&lt;` is how DingTalk and WeCom show a `<`. So markup characters become
-# references; `-` `+` `=` `#` and `1.` only at a line's start, where they begin a block, and `_`
-# not inside a word (`node_disk_full` cannot make emphasis, and stays as written in the payload).
+# show as `\-` in every host name if unsupported); character references are Feishu's documented
+# escape for lark_md, and DingTalk's and WeCom's markdown take inline HTML (`<font>`), so `&lt;`
+# shows a `<` there. So markup characters become references; `-` `+` `=` `#` and `1.` only at a
+# line's start, where they begin a block, and `_` not inside a word (`node_disk_full` cannot
+# make emphasis, and stays as written in the payload).
 _LONE_UNDERSCORE = r"(?<![^\W_])_|_(?![^\W_])"
 _CHAT_INLINE = re.compile(r"[&<>*`\[\]~|\\]|" + _LONE_UNDERSCORE)
-_CHAT_LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=#]|\d+\.)", re.ASCII)
+_CHAT_LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=#]|\d+[.)])", re.ASCII)
 
 
 class Raw(str):
