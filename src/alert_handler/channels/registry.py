@@ -11,9 +11,12 @@ from typing import Any, Protocol, cast
 from pydantic import ValidationError
 
 from alert_handler.channels.base import Channel, ChannelSettings
+from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
+from alert_handler.channels.feishu import FeishuChannel
 from alert_handler.channels.log import LogChannel
 from alert_handler.channels.webhook import WebhookChannel
+from alert_handler.channels.wecom import WeComChannel
 
 ENTRY_POINT_GROUP = "alert_handler.channels"
 
@@ -26,9 +29,12 @@ class ChannelFactory(Protocol):
 
 
 BUILTIN: dict[str, ChannelFactory] = {
+    "dingtalk": cast(ChannelFactory, DingTalkChannel),
     "email": cast(ChannelFactory, EmailChannel),
+    "feishu": cast(ChannelFactory, FeishuChannel),
     "log": cast(ChannelFactory, LogChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
+    "wecom": cast(ChannelFactory, WeComChannel),
 }
 
 

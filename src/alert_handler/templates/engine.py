@@ -38,6 +38,9 @@ EXTENSIONS = {
     ".json": "json",
     ".slack": "slack",
     ".tg": "telegram",
+    ".dingtalk": "dingtalk",
+    ".wecom": "wecom",
+    ".lark": "lark",
 }
 MAX_OUTPUT = 1 << 20  # a rendering longer than this is cut: no template makes a message this big on purpose
 

@@ -5,7 +5,10 @@ written). Literal text of the template itself is the operator's and is left alon
     html       HTML email bodies (Jinja's own autoescape; `&<>"'` become entities)
     telegram   Telegram's HTML subset: `&`, `<`, `>`, `"` as entities
     slack      Slack mrkdwn: `&`, `<`, `>` as entities, so `<!channel>` or `<url|text>` cannot form
-    markdown   DingTalk / WeCom markdown: specials backslash-escaped, `<` and `>` as entities
+    markdown   CommonMark-style markdown: specials backslash-escaped, `<` and `>` as entities
+    dingtalk   DingTalk robot markdown  } markup characters as HTML character references (`*` as
+    wecom      WeCom robot markdown     } `&#42;`, `<` as `&lt;`), which these renderers decode
+    lark       Feishu / Lark `lark_md`  } after parsing: they show as written and form nothing
     plain      text: control characters other than newline and tab removed
     json       a JSON value: `{{ x }}` prints `x` encoded as JSON (strings quoted)
 
@@ -23,10 +26,19 @@ import orjson
 from jinja2 import Undefined
 from markupsafe import Markup, escape
 
-FORMATS = ("html", "telegram", "slack", "markdown", "plain", "json")
+FORMATS = ("html", "telegram", "slack", "markdown", "dingtalk", "wecom", "lark", "plain", "json")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Chat robots' markdown: backslash escapes are not documented by DingTalk or WeCom (and would
+# show as `\-` in every host name if unsupported); character references are Feishu's documented
+# escape for lark_md, and DingTalk's and WeCom's markdown take inline HTML (`<font>`), so `&lt;`
+# shows a `<` there. So markup characters become references; `-` `+` `=` `#` and `1.` only at a
+# line's start, where they begin a block, and `_` not inside a word (`node_disk_full` cannot
+# make emphasis, and stays as written in the payload).
+_LONE_UNDERSCORE = r"(?<![^\W_])_|_(?![^\W_])"
+_CHAT_INLINE = re.compile(r"[&<>*`\[\]~|\\]|" + _LONE_UNDERSCORE)
+_CHAT_LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=#]|\d+[.)])", re.ASCII)
 
 
 class Raw(str):
@@ -56,6 +68,20 @@ def markdown(value: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _reference(char: str) -> str:
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(char) or f"&#{ord(char)};"
+
+
+def _line_start(match: re.Match[str]) -> str:
+    marker = match.group(3)
+    return match.group(1) + match.group(2) + marker[:-1] + _reference(marker[-1])
+
+
+def chat_markdown(value: str) -> str:
+    text = _CHAT_INLINE.sub(lambda m: _reference(m.group()), plain(value))
+    return _CHAT_LINE_START.sub(_line_start, text)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -73,6 +99,9 @@ ESCAPERS: dict[str, Callable[[str], str]] = {
     "telegram": telegram,
     "slack": slack,
     "markdown": markdown,
+    "dingtalk": chat_markdown,
+    "wecom": chat_markdown,
+    "lark": chat_markdown,  # `:OK:` may still show as an emoji: harmless, and `:` is in every time
     "plain": plain,
 }
 
