@@ -85,7 +85,7 @@ def robot_server(check: Check) -> Iterator[RobotServer]:
 
     server = Server(("127.0.0.1", 0), Handler)
     server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield server_state
