@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from alert_handler.channels.base import Channel, ChannelSettings
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.log import LogChannel
+from alert_handler.channels.slack import SlackChannel
 from alert_handler.channels.webhook import WebhookChannel
 
 ENTRY_POINT_GROUP = "alert_handler.channels"
@@ -28,6 +29,7 @@ class ChannelFactory(Protocol):
 BUILTIN: dict[str, ChannelFactory] = {
     "email": cast(ChannelFactory, EmailChannel),
     "log": cast(ChannelFactory, LogChannel),
+    "slack": cast(ChannelFactory, SlackChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
 }
 
