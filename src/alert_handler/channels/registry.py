@@ -14,6 +14,7 @@ from alert_handler.channels.base import Channel, ChannelSettings
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.log import LogChannel
 from alert_handler.channels.slack import SlackChannel
+from alert_handler.channels.teams import TeamsChannel
 from alert_handler.channels.telegram import TelegramChannel
 from alert_handler.channels.webhook import WebhookChannel
 
@@ -31,6 +32,7 @@ BUILTIN: dict[str, ChannelFactory] = {
     "email": cast(ChannelFactory, EmailChannel),
     "log": cast(ChannelFactory, LogChannel),
     "slack": cast(ChannelFactory, SlackChannel),
+    "teams": cast(ChannelFactory, TeamsChannel),
     "telegram": cast(ChannelFactory, TelegramChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
 }
