@@ -15,6 +15,9 @@ from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.feishu import FeishuChannel
 from alert_handler.channels.log import LogChannel
+from alert_handler.channels.slack import SlackChannel
+from alert_handler.channels.teams import TeamsChannel
+from alert_handler.channels.telegram import TelegramChannel
 from alert_handler.channels.webhook import WebhookChannel
 from alert_handler.channels.wecom import WeComChannel
 
@@ -33,6 +36,9 @@ BUILTIN: dict[str, ChannelFactory] = {
     "email": cast(ChannelFactory, EmailChannel),
     "feishu": cast(ChannelFactory, FeishuChannel),
     "log": cast(ChannelFactory, LogChannel),
+    "slack": cast(ChannelFactory, SlackChannel),
+    "teams": cast(ChannelFactory, TeamsChannel),
+    "telegram": cast(ChannelFactory, TelegramChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
     "wecom": cast(ChannelFactory, WeComChannel),
 }
