@@ -10,6 +10,7 @@ from typing import Any, Protocol, cast
 
 from pydantic import ValidationError
 
+from alert_handler.channels.aliyun_sms import AliyunSmsChannel
 from alert_handler.channels.base import Channel, ChannelSettings
 from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
@@ -18,6 +19,7 @@ from alert_handler.channels.log import LogChannel
 from alert_handler.channels.slack import SlackChannel
 from alert_handler.channels.teams import TeamsChannel
 from alert_handler.channels.telegram import TelegramChannel
+from alert_handler.channels.twilio import TwilioChannel
 from alert_handler.channels.webhook import WebhookChannel
 from alert_handler.channels.wecom import WeComChannel
 
@@ -32,6 +34,7 @@ class ChannelFactory(Protocol):
 
 
 BUILTIN: dict[str, ChannelFactory] = {
+    "aliyun_sms": cast(ChannelFactory, AliyunSmsChannel),
     "dingtalk": cast(ChannelFactory, DingTalkChannel),
     "email": cast(ChannelFactory, EmailChannel),
     "feishu": cast(ChannelFactory, FeishuChannel),
@@ -39,6 +42,7 @@ BUILTIN: dict[str, ChannelFactory] = {
     "slack": cast(ChannelFactory, SlackChannel),
     "teams": cast(ChannelFactory, TeamsChannel),
     "telegram": cast(ChannelFactory, TelegramChannel),
+    "twilio": cast(ChannelFactory, TwilioChannel),
     "webhook": cast(ChannelFactory, WebhookChannel),
     "wecom": cast(ChannelFactory, WeComChannel),
 }
