@@ -11,11 +11,14 @@ from typing import Any, Protocol, cast
 from pydantic import ValidationError
 
 from alert_handler.channels.aliyun_sms import AliyunSmsChannel
+from alert_handler.channels.apprise_channel import AppriseChannel
 from alert_handler.channels.base import Channel, ChannelSettings
 from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
 from alert_handler.channels.feishu import FeishuChannel
 from alert_handler.channels.log import LogChannel
+from alert_handler.channels.opsgenie import OpsgenieChannel
+from alert_handler.channels.pagerduty import PagerDutyChannel
 from alert_handler.channels.slack import SlackChannel
 from alert_handler.channels.teams import TeamsChannel
 from alert_handler.channels.telegram import TelegramChannel
@@ -35,10 +38,13 @@ class ChannelFactory(Protocol):
 
 BUILTIN: dict[str, ChannelFactory] = {
     "aliyun_sms": cast(ChannelFactory, AliyunSmsChannel),
+    "apprise": cast(ChannelFactory, AppriseChannel),
     "dingtalk": cast(ChannelFactory, DingTalkChannel),
     "email": cast(ChannelFactory, EmailChannel),
     "feishu": cast(ChannelFactory, FeishuChannel),
     "log": cast(ChannelFactory, LogChannel),
+    "opsgenie": cast(ChannelFactory, OpsgenieChannel),
+    "pagerduty": cast(ChannelFactory, PagerDutyChannel),
     "slack": cast(ChannelFactory, SlackChannel),
     "teams": cast(ChannelFactory, TeamsChannel),
     "telegram": cast(ChannelFactory, TelegramChannel),
