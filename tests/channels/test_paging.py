@@ -211,3 +211,37 @@ async def test_apprise_a_refusal_is_retried_and_its_url_stays_out_of_errors_and_
 def test_apprise_urls_are_checked_at_load_without_showing_them() -> None:
     problems = check_settings("apprise", {"urls": ["json://127.0.0.1/x", "nosuchservice://s3cret-token"]})
     assert problems and "index 1" in problems[0][1] and "s3cret-token" not in problems[0][1]
+
+
+class TestAppriseContract(ChannelContract):
+    """apprise through its real `json://` plugin. apprise reports only that a service refused,
+    never whether a retry could help, so a permanent refusal is retried too (until the deadline)."""
+
+    @pytest.fixture
+    def case(self, sink: Sink) -> ChannelCase:
+        host = sink.url.removeprefix("http://")
+
+        def slow() -> Channel:
+            sink.delay = 1.0
+            return ap(f"json://{host}/notify", timeout_seconds=0.2)
+
+        return ChannelCase(
+            secrets=("pa55w0rd-s3cret",),
+            max_bytes=1 << 20,
+            channel=lambda: ap(f"json://user:pa55w0rd-s3cret@{host}/notify"),
+            unreachable=lambda: ap(f"json://user:pa55w0rd-s3cret@127.0.0.1:{free_port()}/notify"),
+            slow=slow,
+            fail_next=lambda temporary: sink.answers.append((503 if temporary else 400, "no")),
+            delivered=lambda: [r.body for r in sink.received],
+            text=lambda body: json.dumps(json.loads(body), ensure_ascii=False),
+            settle=1.0,
+        )
+
+    async def test_a_permanent_refusal_is_not_retried(self, case: ChannelCase) -> None:
+        case.fail_next(False)
+        channel = case.channel()
+        try:
+            delivery = await channel.send(message())
+        finally:
+            await channel.close()
+        assert (delivery.ok, delivery.retry) == (False, True), "apprise cannot tell a permanent refusal"
