@@ -240,12 +240,16 @@ async def _send(pipeline: Pipeline, config: Any, msg: Message) -> Delivery:
         return Delivery.failed(f"receiver {msg.receiver!r} is not configured", retry=False)
     if not msg.alerts:
         return Delivery.sent()
+    held = pipeline.breakers.closed_for(msg.receiver, pipeline.clock())
+    if held is not None:
+        return held
     started = time.perf_counter()
     try:
         result = await channel.send(msg)
     except Exception as exc:
         logger.opt(exception=exc).warning("channel of receiver {} raised", msg.receiver)
         result = Delivery.failed(f"channel error ({type(exc).__name__})", retry=True)
+    pipeline.breakers.record(msg.receiver, result, pipeline.clock())
     if pipeline.stats is not None:
         receiver = config.receiver(msg.receiver)
         outcome = "sent" if result.ok else "failed"

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alert_handler.processing.breaker import Breakers
 from alert_handler.processing.channel_pool import ChannelPool
 from alert_handler.processing.storm import LocalWindow
 from alert_handler.routing.models import Config
@@ -51,6 +52,7 @@ class Pipeline:
     limits: Limits = field(default_factory=Limits)
     external_url: str = ""
     window: LocalWindow = field(default_factory=LocalWindow)
+    breakers: Breakers = field(default_factory=Breakers)
     stats: SendStats | None = None
 
 
