@@ -38,3 +38,21 @@ def test_the_root_level_follows_the_setting() -> None:
     configure("WARNING", "console")
     assert logging.getLogger().getEffectiveLevel() == logging.WARNING
     configure("INFO", "console")
+
+
+async def test_http_clients_never_log_a_channels_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """httpx logs each request's URL at INFO; a webhook's URL is often its token."""
+    from alert_handler.channels.webhook import WebhookChannel, WebhookSettings
+    from tests.channels.factory import message
+    from tests.http_sink import http_sink
+
+    for level in ("INFO", "DEBUG"):
+        configure(level, "console")
+        try:
+            with http_sink() as sink:
+                channel = WebhookChannel(WebhookSettings.model_validate({"url": f"{sink.url}/hook/t0ken-s3cret"}))
+                assert (await channel.send(message())).ok
+                await channel.close()
+        finally:
+            configure("INFO", "console")
+        assert "t0ken-s3cret" not in capsys.readouterr().err

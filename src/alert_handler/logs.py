@@ -40,8 +40,9 @@ def configure(level: str = "INFO", fmt: str = "console", *, access_log: bool = F
         std = logging.getLogger(name)
         std.handlers = [_InterceptHandler()]
         std.propagate = False
-    # Drivers that log statements with their parameters (alert content) even at DEBUG: quiet.
-    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio"):
+    # Drivers that log statements with their parameters (alert content) even at DEBUG, and HTTP
+    # clients that log every request's URL at INFO (a webhook's URL often is its token): quiet.
+    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio", "httpx", "httpcore", "urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # One line per request costs real throughput at thousands of alerts/s: off unless asked for.
     logging.getLogger("uvicorn.access").disabled = not access_log

@@ -65,3 +65,14 @@ async def test_the_webhook_honours_retry_after() -> None:
         finally:
             await channel.close()
     assert (result.ok, result.retry, result.retry_after) == (False, True, 42.0)
+
+
+def test_a_refused_setting_is_not_repeated_in_the_error() -> None:
+    from pydantic import ValidationError
+
+    try:
+        WebhookSettings.model_validate({"url": "ftp://hooks.example/t0ken-s3cret"})
+    except ValidationError as exc:
+        assert "t0ken-s3cret" not in str(exc)
+    else:
+        raise AssertionError("an ftp URL was accepted")

@@ -84,7 +84,8 @@ class ChannelSettings(BaseModel):
     """Settings every channel has. A channel type sets `MAX_PER_MINUTE` to its service's own
     limit (DingTalk: 20) or to what a human reader can take; 0 means no limit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Settings hold secrets: a validation error never repeats the value it refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
     MAX_PER_MINUTE: ClassVar[int] = 0
 
     send_resolved: bool = True
