@@ -1,27 +1,23 @@
-"""PagerDuty, Opsgenie and apprise against servers that speak their APIs (fake PagerDuty and
-Opsgenie; apprise's real `json://` plugin posting to a local HTTP server)."""
+"""PagerDuty and Opsgenie against fake servers that speak their APIs."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from alert_handler.channels.apprise_channel import AppriseChannel, AppriseSettings
 from alert_handler.channels.base import Channel
 from alert_handler.channels.opsgenie import OpsgenieChannel, OpsgenieSettings, alias
 from alert_handler.channels.pagerduty import PagerDutyChannel, PagerDutySettings, dedup_key
 from alert_handler.channels.registry import check_settings
-from tests.channels.contract import ChannelCase, ChannelContract, captured_log
-from tests.channels.factory import HOSTILE_TITLE, message
+from tests.channels.contract import ChannelCase, ChannelContract
+from tests.channels.factory import message
 from tests.channels.fakes.fake_server import Answer, serving
 from tests.channels.fakes.paging import GENIE_KEY, ROUTING_KEY, FakeOpsgenie, FakePagerDuty, og_error, pd_invalid
 from tests.conftest import free_port
-from tests.http_sink import Sink, http_sink
 
 
 @pytest.fixture
@@ -36,22 +32,12 @@ def opsgenie() -> Iterator[FakeOpsgenie]:
         yield fake
 
 
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    with http_sink() as made:
-        yield made
-
-
 def pd(url: str, **extra: Any) -> PagerDutyChannel:
     return PagerDutyChannel(PagerDutySettings.model_validate({"routing_key": ROUTING_KEY, "url": url, **extra}))
 
 
 def og(url: str, **extra: Any) -> OpsgenieChannel:
     return OpsgenieChannel(OpsgenieSettings.model_validate({"api_key": GENIE_KEY, "api_url": url, **extra}))
-
-
-def ap(url: str, **extra: Any) -> AppriseChannel:
-    return AppriseChannel(AppriseSettings.model_validate({"urls": [url], **extra}))
 
 
 class TestPagerDutyContract(ChannelContract):
@@ -182,66 +168,3 @@ async def test_opsgenie_a_wrong_key_is_not_retried_and_429_waits(opsgenie: FakeO
 def test_opsgenie_responders_need_one_identity() -> None:
     problems = check_settings("opsgenie", {"api_key": "k", "responders": [{"type": "team"}]})
     assert problems and problems[0][0][:2] == ("responders", 0)
-
-
-# --- apprise
-
-
-async def test_apprise_posts_through_its_json_plugin(sink: Sink) -> None:
-    channel = ap(f"json://{sink.url.removeprefix('http://')}/notify")
-    assert (await channel.send(message(1, 0, title=HOSTILE_TITLE))).ok
-    [request] = sink.received
-    body = request.json()
-    assert body["title"].startswith("[FIRING:1] ")
-    assert "{{ ''.__class__ }}" in body["title"] and "<class" not in body["message"]
-    assert body["type"] == "failure"
-
-
-async def test_apprise_a_refusal_is_retried_and_its_url_stays_out_of_errors_and_log(sink: Sink) -> None:
-    secret_url = f"json://user:pa55w0rd-s3cret@{sink.url.removeprefix('http://')}/notify"
-    sink.answers.append((500, "no"))
-    with captured_log() as log:
-        logging.getLogger("apprise").error("would print %s", secret_url)
-        result = await ap(secret_url).send(message())
-    assert (result.ok, result.retry) == (False, True)
-    assert "pa55w0rd-s3cret" not in result.error + "\n".join(log)
-    assert "pa55w0rd-s3cret" not in repr(AppriseSettings.model_validate({"urls": [secret_url]}))
-
-
-def test_apprise_urls_are_checked_at_load_without_showing_them() -> None:
-    problems = check_settings("apprise", {"urls": ["json://127.0.0.1/x", "nosuchservice://s3cret-token"]})
-    assert problems and "index 1" in problems[0][1] and "s3cret-token" not in problems[0][1]
-
-
-class TestAppriseContract(ChannelContract):
-    """apprise through its real `json://` plugin. apprise reports only that a service refused,
-    never whether a retry could help, so a permanent refusal is retried too (until the deadline)."""
-
-    @pytest.fixture
-    def case(self, sink: Sink) -> ChannelCase:
-        host = sink.url.removeprefix("http://")
-
-        def slow() -> Channel:
-            sink.delay = 1.0
-            return ap(f"json://{host}/notify", timeout_seconds=0.2)
-
-        return ChannelCase(
-            secrets=("pa55w0rd-s3cret",),
-            max_bytes=1 << 20,
-            channel=lambda: ap(f"json://user:pa55w0rd-s3cret@{host}/notify"),
-            unreachable=lambda: ap(f"json://user:pa55w0rd-s3cret@127.0.0.1:{free_port()}/notify"),
-            slow=slow,
-            fail_next=lambda temporary: sink.answers.append((503 if temporary else 400, "no")),
-            delivered=lambda: [r.body for r in sink.received],
-            text=lambda body: json.dumps(json.loads(body), ensure_ascii=False),
-            settle=1.0,
-        )
-
-    async def test_a_permanent_refusal_is_not_retried(self, case: ChannelCase) -> None:
-        case.fail_next(False)
-        channel = case.channel()
-        try:
-            delivery = await channel.send(message())
-        finally:
-            await channel.close()
-        assert (delivery.ok, delivery.retry) == (False, True), "apprise cannot tell a permanent refusal"

@@ -11,7 +11,7 @@ from typing import Any, Protocol, cast
 from pydantic import ValidationError
 
 from alert_handler.channels.aliyun_sms import AliyunSmsChannel
-from alert_handler.channels.apprise_channel import AppriseChannel
+from alert_handler.channels.apprise import AppriseChannel
 from alert_handler.channels.base import Channel, ChannelSettings
 from alert_handler.channels.dingtalk import DingTalkChannel
 from alert_handler.channels.email import EmailChannel
