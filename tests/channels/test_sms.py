@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from alert_handler.channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings
+from alert_handler.channels.aliyun_sms import AliyunSmsChannel, AliyunSmsSettings, signature
 from alert_handler.channels.base import Channel
 from alert_handler.channels.registry import check_settings
 from alert_handler.channels.twilio import TwilioChannel, TwilioSettings
@@ -251,3 +251,15 @@ def test_preview_shows_the_text_and_params() -> None:
     preview = aliyun_channel("http://127.0.0.1:9").preview(message())
     assert preview["template_code"] == aliyun.TEMPLATE_CODE and '"status":"firing"' in preview["template_param"]
     assert dataclasses.is_dataclass(message())
+
+
+def test_the_signature_matches_aliyuns_documented_example() -> None:
+    # The worked example of Dysmsapi's "HTTP protocol and signature" page (a GET, secret testSecret).
+    params = {
+        "AccessKeyId": "testId", "Action": "SendSms", "Format": "XML", "OutId": "123", "PhoneNumbers": "15300000001",
+        "RegionId": "cn-hangzhou", "SignName": "阿里云短信测试专用", "SignatureMethod": "HMAC-SHA1",
+        "SignatureNonce": "45e25e9b-0a6f-4070-8c85-2956eda1b466", "SignatureVersion": "1.0",
+        "TemplateCode": "SMS_71390007", "TemplateParam": '{"customer":"test"}', "Timestamp": "2017-07-12T02:42:19Z",
+        "Version": "2017-05-25",
+    }  # fmt: skip
+    assert signature(params, "testSecret", "GET") == "zJDF+Lrzhj/ThnlvIToysFRq6t4="
