@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
+from alert_handler.channels.registry import channel_types
+
 MASK = "********"
 _SECRET_KEY = re.compile(
     r"pass|secret|token|credential|auth|key|webhook|private|signature|signing|cookie|session|dsn", re.IGNORECASE
@@ -81,16 +83,19 @@ def mask(value: Any) -> Any:
     return value
 
 
-def restore_masked(new: Any, old: Any) -> Any:
-    """`new` with each value that equals the masked form of the stored (`old`) one put back."""
+def restore_masked(new: Any, old: Any, old_shown: Any = None) -> Any:
+    """`new` with each value that equals how the stored (`old`) one is shown (`old_shown`, masked)
+    put back: a client that sends back what it read keeps the secrets it could not see."""
     if not isinstance(new, dict) or not isinstance(old, dict):
         return new
+    if not isinstance(old_shown, dict):
+        old_shown = mask(old)
     restored = {}
     for key, value in new.items():
-        if key in old and value != old[key] and value == mask_value(str(key), old[key]):
+        if key in old and value != old[key] and value == old_shown.get(key):
             restored[key] = old[key]
         else:
-            restored[key] = restore_masked(value, old.get(key))
+            restored[key] = restore_masked(value, old.get(key), old_shown.get(key))
     return restored
 
 
@@ -101,7 +106,45 @@ def shown(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """A body as GET answers it: receivers' settings and integrations' auth masked (the header
     name an integration reads stays visible), others as they are."""
     if kind == "receivers":
+        settings = body.get("settings")
+        if isinstance(settings, Mapping):
+            secret = secret_settings(str(body.get("type", "")))
+            hidden = {k: (_hide(v) if k in secret else v) for k, v in settings.items()}
+            return {**mask({k: v for k, v in body.items() if k != "settings"}), "settings": mask(hidden)}
         return mask(body)  # type: ignore[no-any-return]
     if kind == "integrations" and isinstance(body.get("auth"), Mapping):
         return {**body, "auth": mask(body["auth"])}
     return dict(body)
+
+
+def _hide(value: Any) -> Any:
+    """A secret setting as shown: a URL keeps its scheme and host (which service it is), the
+    rest is masked; lists and mappings item by item."""
+    if value in (None, "", [], {}):
+        return value
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _hide(v) for k, v in value.items()}
+    if isinstance(value, str):
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            return MASK
+        if parts.scheme and host:
+            return f"{parts.scheme}://{host}/{MASK}"
+    return MASK
+
+
+def secret_settings(channel_type: str) -> set[str]:
+    """The settings a channel type declares secret (`SecretStr`, alone or in a list or mapping),
+    by name and alias: shown masked whatever their name."""
+    factory = channel_types().get(channel_type)
+    if factory is None:
+        return set()
+    found = set()
+    for name, info in factory.Settings.model_fields.items():
+        if "SecretStr" in repr(info.annotation):
+            found |= {name, *([info.alias] if info.alias else [])}
+    return found

@@ -167,7 +167,7 @@ async def put_object(kind: KindPath, name: NamePath, request: Request, rt: Runti
         stored = await config_objects.list_all(conn)
         old = next((o for o in stored if (o.kind, o.name) == (kind, name)), None)
         if kind in SECRET_KINDS and old is not None:
-            body = restore_masked(body, old.body)
+            body = restore_masked(body, old.body, shown(kind, old.body))
         specs = [ObjectSpec(o.kind, o.name, o.body) for o in stored if o is not old]
         try:
             rt.config.candidate([*specs, ObjectSpec(kind, name, body)])
