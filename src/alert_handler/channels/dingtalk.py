@@ -65,9 +65,7 @@ class DingTalkSettings(TemplatedSettings):
     @field_validator("url")
     @classmethod
     def _webhook(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be the robot's Webhook, an https:// URL")
+        parts = robot.webhook_parts(value, "robot")
         if not parse_qs(parts.query).get("access_token"):
             raise ValueError("has no access_token: copy the robot's whole Webhook address")
         return value
@@ -82,9 +80,7 @@ class DingTalkSettings(TemplatedSettings):
     @field_validator("keyword")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or "\n" in value):
-            raise ValueError("must be one word or phrase on one line")
-        return value
+        return robot.one_line_keyword(value)
 
     @field_validator("at_mobiles")
     @classmethod

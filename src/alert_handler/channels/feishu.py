@@ -24,7 +24,6 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -62,9 +61,7 @@ class FeishuSettings(TemplatedSettings):
     @field_validator("url")
     @classmethod
     def _webhook(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be the bot's Webhook, an https:// URL")
+        parts = robot.webhook_parts(value, "bot")
         if not re.search(r"/bot/v2/hook/[^/]+$", parts.path):
             raise ValueError("is not a bot Webhook (…/open-apis/bot/v2/hook/<token>): copy the whole address")
         return value
@@ -72,9 +69,7 @@ class FeishuSettings(TemplatedSettings):
     @field_validator("keyword")
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or "\n" in value):
-            raise ValueError("must be one word or phrase on one line")
-        return value
+        return robot.one_line_keyword(value)
 
     @field_validator("at_user_ids")
     @classmethod

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
+from pydantic import SecretStr
 
 from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
@@ -93,3 +95,19 @@ def errcode(body: dict[str, Any]) -> tuple[int, str] | None:
     """DingTalk's and WeCom's `{"errcode": 0, "errmsg": "ok"}`."""
     code = body.get("errcode")
     return (code, str(body.get("errmsg", ""))) if isinstance(code, int) else None
+
+
+def webhook_parts(value: SecretStr, what: str) -> SplitResult:
+    """A robot's Webhook address, split; a ValueError (for a settings validator) when it is no
+    http(s) URL. `what` names it in the message ("robot", "bot")."""
+    parts = urlsplit(value.get_secret_value())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be the {what}'s Webhook, an https:// URL")
+    return parts
+
+
+def one_line_keyword(value: str | None) -> str | None:
+    """A robot's security keyword: one word or phrase on one line (for a settings validator)."""
+    if value is not None and (not value.strip() or "\n" in value):
+        raise ValueError("must be one word or phrase on one line")
+    return value

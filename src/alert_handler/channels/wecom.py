@@ -45,9 +45,7 @@ class WeComSettings(TemplatedSettings):
     @field_validator("url")
     @classmethod
     def _webhook(cls, value: SecretStr) -> SecretStr:
-        parts = urlsplit(value.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be the robot's Webhook, an https:// URL")
+        parts = robot.webhook_parts(value, "robot")
         if not parse_qs(parts.query).get("key"):
             raise ValueError("has no key: copy the robot's whole Webhook address")
         return value
