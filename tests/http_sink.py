@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import QuietHandler, loopback
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Sink:
 def http_sink() -> Iterator[Sink]:
     sink = Sink(url="")
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if sink.delay:
@@ -70,19 +71,6 @@ def http_sink() -> Iterator[Sink]:
         do_PUT = do_POST
         do_PATCH = do_POST
 
-        def log_message(self, *_args: Any) -> None:
-            return None
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # the default 5 resets connections under a burst of notifications
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    sink.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with loopback(Handler) as url:
+        sink.url = url
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()

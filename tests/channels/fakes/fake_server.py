@@ -13,8 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
+
+from tests.loopback import QuietHandler, loopback
 
 
 @dataclass
@@ -71,7 +73,7 @@ class FakeVendor:
 
 
 def _handler(fake: FakeVendor) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if fake.delay:
@@ -86,15 +88,7 @@ def _handler(fake: FakeVendor) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST
 
-        def log_message(self, *_args: Any) -> None:
-            return None
-
     return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 64
-    daemon_threads = True
 
 
 Fake = TypeVar("Fake", bound=FakeVendor)
@@ -102,12 +96,6 @@ Fake = TypeVar("Fake", bound=FakeVendor)
 
 @contextmanager
 def serving(fake: Fake) -> Iterator[Fake]:
-    server = _Server(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with loopback(_handler(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import QuietHandler, loopback
 
 
 @dataclass
@@ -60,7 +61,7 @@ class RobotServer:
 def robot_server(check: Check) -> Iterator[RobotServer]:
     server_state = RobotServer()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -76,19 +77,6 @@ def robot_server(check: Check) -> Iterator[RobotServer]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, *_args: Any) -> None:
-            return None
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 64
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with loopback(Handler) as url:
+        server_state.url = url
         yield server_state
-    finally:
-        server.shutdown()
-        server.server_close()
