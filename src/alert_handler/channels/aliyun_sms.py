@@ -153,13 +153,8 @@ class AliyunSmsChannel:
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
         url = self.settings.endpoint.rstrip("/") + "/"
-        try:
-            answer = await self._client.post(url, data=form)
-        except httpx.TimeoutException:
-            return Delivery.failed("timed out", retry=True)
-        except httpx.HTTPError as exc:
-            return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
-        return _result(answer)
+        answer = await http.exchange(self._client, "POST", url, data=form)
+        return answer if isinstance(answer, Delivery) else _result(answer)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -3,7 +3,8 @@
 the service means it, and cutting text to a service's limit without breaking a character.
 
 A channel calls `request(...)`; it gets the `httpx.Response` when the status was 2xx (the
-channel then reads the body: many services say "failed" inside a 200), else a `Delivery`.
+channel then reads the body: many services say "failed" inside a 200), else a `Delivery`. A
+channel whose vendor explains a refusal in the body calls `exchange(...)` and reads any status.
 """
 
 from __future__ import annotations
@@ -54,16 +55,22 @@ def refused(answer: httpx.Response, what: str = "") -> Delivery:
     return Delivery.failed(f"HTTP {status}: {text}", retry=retry, retry_after=wait)
 
 
-async def request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | Delivery:
-    """Send; a 2xx Response, or the Delivery that says what went wrong."""
+async def exchange(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | Delivery:
+    """Send; the Response whatever its status (for a channel that reads the vendor's error body),
+    or the Delivery for a timeout or a failed connection."""
     try:
-        answer = await http.request(method, url, **kwargs)
+        return await http.request(method, url, **kwargs)
     except httpx.TimeoutException:
         return Delivery.failed("timed out", retry=True)
     except httpx.HTTPError as exc:
         # The exception text can hold the URL (and its token): say only what kind of failure.
         return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
-    if not answer.is_success:
+
+
+async def request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | Delivery:
+    """Send; a 2xx Response, or the Delivery that says what went wrong."""
+    answer = await exchange(http, method, url, **kwargs)
+    if isinstance(answer, httpx.Response) and not answer.is_success:
         return refused(answer)
     return answer
 

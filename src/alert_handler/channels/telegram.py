@@ -190,15 +190,10 @@ class TelegramChannel:
 
     async def _post(self, body: dict[str, Any]) -> Delivery:
         url = f"{self.settings.api_url}/bot{self._token}/sendMessage"
-        try:
-            answer = await self._client.post(
-                url, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
-            )
-        except httpx.TimeoutException:
-            return Delivery.failed("timed out", retry=True)
-        except httpx.HTTPError as exc:
-            # The exception text can hold the URL, and the URL holds the token.
-            return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
+        headers = {"Content-Type": "application/json"}
+        answer = await http.exchange(self._client, "POST", url, content=orjson.dumps(body), headers=headers)
+        if isinstance(answer, Delivery):
+            return answer
         found = http.json_body(answer)
         if found is None:
             return http.refused(answer) if not answer.is_success else _no_json(answer)

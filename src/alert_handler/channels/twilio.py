@@ -98,12 +98,9 @@ class TwilioChannel:
             form["MessagingServiceSid"] = self.settings.messaging_service_sid
         else:
             form["From"] = self.settings.sender
-        try:
-            answer = await self._client.post(self._url, data=form, auth=self._auth)
-        except httpx.TimeoutException:
-            return Delivery.failed("timed out", retry=True)
-        except httpx.HTTPError as exc:
-            return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
+        answer = await http.exchange(self._client, "POST", self._url, data=form, auth=self._auth)
+        if isinstance(answer, Delivery):
+            return answer
         if answer.is_success:
             found = http.json_body(answer)
             if found is None or not found.get("sid"):
