@@ -8,7 +8,7 @@ knows nothing of silences, groups or the database, and never puts a secret in `e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -78,6 +78,15 @@ class Delivery:
     @classmethod
     def failed(cls, error: str, *, retry: bool, retry_after: float | None = None) -> Delivery:
         return cls(ok=False, retry=retry, error=error, retry_after=retry_after)
+
+    def without(self, *secrets: str) -> Delivery:
+        """This delivery with none of `secrets` in its error (a service may echo what it was sent,
+        an exception may carry the URL)."""
+        error = self.error
+        for secret in secrets:
+            if secret:
+                error = error.replace(secret, "***")
+        return self if error == self.error else replace(self, error=error)
 
 
 class ChannelSettings(BaseModel):

@@ -170,7 +170,7 @@ class DingTalkChannel:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         answer = await http.request(self._client, "POST", url, content=body, headers=headers)
         delivery = robot.read_answer(answer, "DingTalk", robot.errcode, rate_limited=RATE_LIMITED, busy=(-1,))
-        return robot.scrubbed(delivery, (self._url, url, self._secret, _token(self._url)))
+        return delivery.without(self._url, url, self._secret, _token(self._url))
 
     async def close(self) -> None:
         await self._client.aclose()

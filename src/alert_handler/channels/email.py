@@ -161,11 +161,7 @@ class EmailChannel:
         return Delivery.sent({"message_id": str(mail["Message-ID"])})
 
     def _failure(self, exc: Exception) -> Delivery:
-        delivery = _classify(exc)
-        secret = self.settings.password.get_secret_value()
-        if secret and secret in delivery.error:
-            delivery = Delivery.failed(delivery.error.replace(secret, "***"), retry=delivery.retry)
-        return delivery
+        return _classify(exc).without(self.settings.password.get_secret_value())
 
     async def close(self) -> None:
         return None

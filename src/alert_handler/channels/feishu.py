@@ -178,7 +178,7 @@ class FeishuChannel:
         answer = await http.request(self._client, "POST", self._url, content=body, headers=headers)
         delivery = robot.read_answer(answer, "Feishu", result_code, rate_limited=RATE_LIMITED)
         token = self._url.rstrip("/").rpartition("/")[2]
-        return robot.scrubbed(delivery, (self._url, token, self._secret))
+        return delivery.without(self._url, token, self._secret)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -19,7 +19,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from alert_handler.channels import http, robot
+from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
 from alert_handler.channels.email import one_line
 from alert_handler.channels.templated import Renderer, TemplatedSettings
@@ -128,7 +128,7 @@ class OpsgenieChannel:
                 return Delivery.sent()  # nothing open to close
             if answer.error.startswith("HTTP 429") and answer.retry_after is None:
                 answer = Delivery.failed(answer.error, retry=True, retry_after=RATE_LIMIT_WAIT)
-            return robot.scrubbed(answer, (self._key,))
+            return answer.without(self._key)
         found = http.json_body(answer) or {}
         return Delivery.sent({"request_id": str(found.get("requestId", ""))})
 

@@ -19,7 +19,7 @@ import httpx
 import orjson
 from pydantic import Field, SecretStr
 
-from alert_handler.channels import http, robot
+from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message, MessageAlert
 from alert_handler.channels.email import one_line
 from alert_handler.channels.templated import Renderer, TemplatedSettings
@@ -142,7 +142,7 @@ class PagerDutyChannel:
         if isinstance(answer, Delivery):
             if answer.error.startswith("HTTP 429") and answer.retry_after is None:
                 return Delivery.failed(answer.error, retry=True, retry_after=RATE_LIMIT_WAIT)
-            return robot.scrubbed(answer, (self._key,))
+            return answer.without(self._key)
         found = http.json_body(answer) or {}
         if found.get("status") != "success":
             return Delivery.failed(

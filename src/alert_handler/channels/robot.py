@@ -80,17 +80,6 @@ def read_answer(
     return Delivery.failed(error, retry=code in busy)
 
 
-def scrubbed(delivery: Delivery, secrets: Collection[str]) -> Delivery:
-    """`delivery` with none of `secrets` in its error (a service may echo what it was sent)."""
-    error = delivery.error
-    for secret in secrets:
-        if secret:
-            error = error.replace(secret, "***")
-    if error == delivery.error:
-        return delivery
-    return Delivery.failed(error, retry=delivery.retry, retry_after=delivery.retry_after)
-
-
 def errcode(body: dict[str, Any]) -> tuple[int, str] | None:
     """DingTalk's and WeCom's `{"errcode": 0, "errmsg": "ok"}`."""
     code = body.get("errcode")

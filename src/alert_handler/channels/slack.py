@@ -191,8 +191,8 @@ class SlackChannel:
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
         if self.settings.bot_token is None:
-            return self._scrub(await self._to_webhook(body))
-        return self._scrub(await self._to_api(body, message))
+            return (await self._to_webhook(body)).without(*self._secrets)
+        return (await self._to_api(body, message)).without(*self._secrets)
 
     async def _to_webhook(self, body: dict[str, Any]) -> Delivery:
         url = cast(SecretStr, self.settings.webhook_url).get_secret_value()
@@ -230,14 +230,6 @@ class SlackChannel:
     async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response | Delivery:
         headers = {"Content-Type": "application/json; charset=utf-8", **headers}
         return await http.request(self._client, "POST", url, content=orjson.dumps(body), headers=headers)
-
-    def _scrub(self, delivery: Delivery) -> Delivery:
-        error = delivery.error
-        for secret in self._secrets:
-            error = error.replace(secret, "***")
-        if error == delivery.error:
-            return delivery
-        return Delivery.failed(error, retry=delivery.retry, retry_after=delivery.retry_after)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -131,10 +131,8 @@ class TeamsChannel:
     def _scrub(self, delivery: Delivery) -> Delivery:
         if delivery.ok:
             return delivery
-        error = delivery.error
-        for secret in self._secrets:
-            error = error.replace(secret, "***")
-        return Delivery.failed(f"Teams: {error}", retry=delivery.retry, retry_after=delivery.retry_after)
+        clean = delivery.without(*self._secrets)
+        return Delivery.failed(f"Teams: {clean.error}", retry=clean.retry, retry_after=clean.retry_after)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -186,7 +186,7 @@ class TelegramChannel:
             body = self.request(message)
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
-        return self._scrub(await self._post(body))
+        return (await self._post(body)).without(self._token)
 
     async def _post(self, body: dict[str, Any]) -> Delivery:
         url = f"{self.settings.api_url}/bot{self._token}/sendMessage"
@@ -201,12 +201,6 @@ class TelegramChannel:
         if found.get("ok") is True and isinstance(result, dict) and "message_id" in result:
             return Delivery.sent(reply={"message_id": str(result["message_id"])})
         return _refusal(found, answer)
-
-    def _scrub(self, delivery: Delivery) -> Delivery:
-        if self._token not in delivery.error:
-            return delivery
-        error = delivery.error.replace(self._token, "***")
-        return Delivery.failed(error, retry=delivery.retry, retry_after=delivery.retry_after)
 
     async def close(self) -> None:
         await self._client.aclose()

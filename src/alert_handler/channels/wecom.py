@@ -96,7 +96,7 @@ class WeComChannel:
         answer = await http.request(self._client, "POST", self._url, content=body, headers=headers)
         delivery = robot.read_answer(answer, "WeCom", robot.errcode, rate_limited=RATE_LIMITED, busy=(-1,))
         key = parse_qs(urlsplit(self._url).query).get("key", [""])[0]
-        return robot.scrubbed(delivery, (self._url, key))
+        return delivery.without(self._url, key)
 
     async def close(self) -> None:
         await self._client.aclose()
