@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
@@ -29,6 +28,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
+from alert_handler.channels.fanout import Settled
 from alert_handler.channels.templated import Renderer, TemplatedSettings
 from alert_handler.domain.severity import Severity, parse_severity
 from alert_handler.errors import TemplateError
@@ -168,8 +168,7 @@ class AppriseChannel:
             service.add(url)
             self._services.append(service)
         self._schemes = [urlsplit(u).scheme or "?" for u in urls]
-        # notification key -> URL index -> "" (delivered) or the refusal no retry can help
-        self._settled: OrderedDict[str, dict[int, str]] = OrderedDict()
+        self._settled: Settled[int] = Settled(REMEMBERED)  # by URL index
 
     def _body_file(self) -> str:
         try:
@@ -202,20 +201,16 @@ class AppriseChannel:
             title, body, fmt = self.texts(message)
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
-        settled = self._settled.setdefault(message.key, {})
-        self._settled.move_to_end(message.key)
-        while len(self._settled) > REMEMBERED:
-            self._settled.popitem(last=False)
-        pending = [i for i in range(len(self._services)) if i not in settled]
+        pending = self._settled.pending(message.key, range(len(self._services)))
         kind = _notify_type(message)
         results = await asyncio.gather(*(self._notify(i, title, body, fmt, kind) for i in pending))
         temporary: list[tuple[int, Delivery]] = []
         for index, result in zip(pending, results, strict=True):
             if result.ok or not result.retry:
-                settled[index] = result.error
+                self._settled.settle(message.key, index, result.error)
             else:
                 temporary.append((index, result))
-        permanent = [(i, e) for i, e in sorted(settled.items()) if e]
+        permanent = sorted(self._settled.refusals(message.key))
         if not temporary and not permanent:
             return Delivery.sent()
         failures = [f"#{i + 1} {self._schemes[i]}: {d.error}" for i, d in temporary]

@@ -7,7 +7,7 @@ answers 201 with the message resource (`"status": "queued"`); an error is JSON
 after its Retry-After), 5xx, timeouts and connection errors; not: other 4xx (an invalid number,
 refused credentials, a From the account does not own).
 
-A retry texts only the numbers that did not get the message yet (see `sms.Recipients`). When
+A retry texts only the numbers that did not get the message yet (see `fanout.Settled`). When
 some numbers fail for good (an invalid number), the message ends failed with their errors,
 after the others got it.
 """
@@ -22,7 +22,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
-from alert_handler.channels.sms import E164, Recipients, SmsSettings, text
+from alert_handler.channels.fanout import Settled
+from alert_handler.channels.sms import E164, SmsSettings, text
 from alert_handler.channels.templated import Renderer
 from alert_handler.errors import TemplateError
 from alert_handler.templates import Templates
@@ -65,7 +66,7 @@ class TwilioChannel:
         self._client = client or http.client(settings.timeout_seconds)
         self._auth = (settings.account_sid, settings.auth_token.get_secret_value())
         self._url = f"{settings.api_url.rstrip('/')}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
-        self._recipients = Recipients()
+        self._texted: Settled[str] = Settled()  # a number that failed for good is tried again
 
     def preview(self, message: Message) -> dict[str, str]:
         return {"to": ", ".join(self.settings.to), "text": text(self._renderer, message, self.settings.max_chars)}
@@ -76,10 +77,10 @@ class TwilioChannel:
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
         failures: list[tuple[str, Delivery]] = []
-        for number in self._recipients.pending(message.key, self.settings.to):
+        for number in self._texted.pending(message.key, self.settings.to):
             result = await self._send_one(number, body)
             if result.ok:
-                self._recipients.delivered(message.key, number)
+                self._texted.settle(message.key, number)
             else:
                 failures.append((number, result))
         if not failures:
