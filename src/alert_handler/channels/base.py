@@ -8,6 +8,7 @@ knows nothing of silences, groups or the database, and never puts a secret in `e
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -31,6 +32,16 @@ class MessageAlert:
     ends_at: datetime | None
     generator_url: str | None
     url: str = ""
+
+
+def common_items(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs every mapping of `maps` has (labels every alert shares); empty for none."""
+    if not maps:
+        return {}
+    common = dict(maps[0])
+    for other in maps[1:]:
+        common = {k: v for k, v in common.items() if other.get(k) == v}
+    return common
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import orjson
 from pydantic import Field, SecretStr, field_validator
 
 from alert_handler.channels import http
-from alert_handler.channels.base import Delivery, Message, MessageAlert
+from alert_handler.channels.base import Delivery, Message, MessageAlert, common_items
 from alert_handler.channels.templated import Renderer, TemplatedSettings, check_inline
 from alert_handler.errors import TemplateError
 from alert_handler.templates import Templates
@@ -78,15 +78,6 @@ def _alert(alert: MessageAlert, status: str) -> dict[str, Any]:
     }
 
 
-def _common(maps: list[dict[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    common = dict(maps[0])
-    for other in maps[1:]:
-        common = {k: v for k, v in common.items() if other.get(k) == v}
-    return common
-
-
 def payload(message: Message, max_alerts: int = 0) -> dict[str, Any]:
     alerts = [_alert(a, "firing") for a in message.firing] + [_alert(a, "resolved") for a in message.resolved]
     kept = alerts[:max_alerts] if max_alerts else alerts
@@ -97,8 +88,8 @@ def payload(message: Message, max_alerts: int = 0) -> dict[str, Any]:
         "status": message.status,
         "receiver": message.receiver,
         "groupLabels": message.group_labels,
-        "commonLabels": _common([a["labels"] for a in alerts]),
-        "commonAnnotations": _common([a["annotations"] for a in alerts]),
+        "commonLabels": common_items([a["labels"] for a in alerts]),
+        "commonAnnotations": common_items([a["annotations"] for a in alerts]),
         "externalURL": message.external_url,
         "alerts": kept,
     }

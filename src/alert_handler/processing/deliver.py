@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler import db
-from alert_handler.channels.base import Delivery, Message, MessageAlert
+from alert_handler.channels.base import Delivery, Message, MessageAlert, common_items
 from alert_handler.domain.alert import EventKind
 from alert_handler.processing import storm
 from alert_handler.processing.claimed import Claimed
@@ -89,8 +89,6 @@ def digest(batch: list[dict[str, Any]], by_id: dict[int, dict[str, Any]], extern
     resolved_ids = sorted({i for n in batch for i in n["resolved"]} - set(firing_ids))
     firing = [_alert(by_id[i], external_url) for i in firing_ids if i in by_id]
     resolved = [_alert(by_id[i], external_url) for i in resolved_ids if i in by_id]
-    labels = [dict(n["group_labels"]) for n in batch]
-    common = {k: v for k, v in labels[0].items() if all(other.get(k) == v for other in labels[1:])}
     ids = sorted(n["id"] for n in batch)
     return Message(
         key=f"digest:{batch[0]['receiver']}:{ids[0]}-{ids[-1]}:{len(ids)}",
@@ -98,7 +96,7 @@ def digest(batch: list[dict[str, Any]], by_id: dict[int, dict[str, Any]], extern
         kind="digest",
         status="firing" if firing else "resolved",
         group_key="digest",
-        group_labels=common,
+        group_labels=common_items([n["group_labels"] for n in batch]),
         firing=firing,
         resolved=resolved,
         external_url=external_url,

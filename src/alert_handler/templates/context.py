@@ -29,16 +29,11 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from alert_handler.channels.base import Message, MessageAlert
+from alert_handler.channels.base import Message, MessageAlert, common_items
 
 
 def common_labels(alerts: list[MessageAlert]) -> dict[str, str]:
-    if not alerts:
-        return {}
-    common = dict(alerts[0].labels)
-    for alert in alerts[1:]:
-        common = {k: v for k, v in common.items() if alert.labels.get(k) == v}
-    return common
+    return common_items([alert.labels for alert in alerts])
 
 
 def message_context(
