@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alert_handler.domain.severity import Severity
+
 
 @dataclass(frozen=True, slots=True)
 class MessageAlert:
@@ -32,6 +34,9 @@ class MessageAlert:
     ends_at: datetime | None
     generator_url: str | None
     url: str = ""
+
+
+_SEVERITIES = frozenset(s.value for s in Severity)
 
 
 def common_items(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
@@ -67,6 +72,11 @@ class Message:
     @property
     def alerts(self) -> list[MessageAlert]:
         return [*self.firing, *self.resolved]
+
+    def worst_firing(self) -> Severity | None:
+        """The highest severity among the firing alerts; None when none fires."""
+        known = [Severity(a.severity) for a in self.firing if a.severity in _SEVERITIES]
+        return max(known, key=lambda s: s.rank) if known else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from alert_handler.channels import http, robot
 from alert_handler.channels.base import Delivery, Message
 from alert_handler.channels.email import one_line
 from alert_handler.channels.templated import Renderer, TemplatedSettings
-from alert_handler.domain.severity import Severity
 from alert_handler.errors import TemplateError
 from alert_handler.templates import Templates
 
@@ -89,8 +88,8 @@ def color(message: Message) -> str:
     """The header's colour: the worst firing severity's, green when nothing fires."""
     if not message.firing:
         return "green"
-    known = [Severity(a.severity) for a in message.firing if a.severity in COLORS]
-    return COLORS[max(known, key=lambda s: s.rank).value] if known else "grey"
+    worst = message.worst_firing()
+    return COLORS[worst.value] if worst else "grey"
 
 
 class FeishuChannel:

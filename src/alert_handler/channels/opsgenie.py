@@ -23,6 +23,7 @@ from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
 from alert_handler.channels.email import one_line
 from alert_handler.channels.templated import Renderer, TemplatedSettings
+from alert_handler.domain.severity import Severity
 from alert_handler.errors import TemplateError
 from alert_handler.templates import Templates
 from alert_handler.templates.context import common_labels
@@ -82,9 +83,7 @@ class OpsgenieChannel:
     def priority(self, message: Message) -> str:
         if self.settings.priority:
             return self.settings.priority
-        order = list(PRIORITIES)
-        worst = min((order.index(a.severity) for a in message.firing if a.severity in order), default=len(order) - 1)
-        return PRIORITIES[order[worst]]
+        return PRIORITIES[(message.worst_firing() or Severity.INFO).value]
 
     def create(self, message: Message) -> dict[str, Any]:
         context = self._renderer.context(message, max_alerts=self.settings.max_alerts)

@@ -23,6 +23,7 @@ from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message, MessageAlert
 from alert_handler.channels.email import one_line
 from alert_handler.channels.templated import Renderer, TemplatedSettings
+from alert_handler.domain.severity import Severity
 from alert_handler.errors import TemplateError
 from alert_handler.templates import Templates
 
@@ -78,9 +79,7 @@ class PagerDutyChannel:
     def severity(self, message: Message) -> str:
         if self.settings.severity:
             return self.settings.severity
-        order = list(SEVERITIES)
-        worst = min((order.index(a.severity) for a in message.firing if a.severity in order), default=len(order) - 1)
-        return SEVERITIES[order[worst]]
+        return SEVERITIES[(message.worst_firing() or Severity.INFO).value]
 
     def event(self, message: Message, shown: int) -> dict[str, Any]:
         firing = message.status == "firing"
