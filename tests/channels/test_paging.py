@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from alert_handler.channels.base import Channel
-from alert_handler.channels.opsgenie import OpsgenieChannel, OpsgenieSettings, alias
-from alert_handler.channels.pagerduty import PagerDutyChannel, PagerDutySettings, dedup_key
+from alert_handler.channels.opsgenie import OpsgenieChannel, OpsgenieSettings
+from alert_handler.channels.pagerduty import PagerDutyChannel, PagerDutySettings
 from alert_handler.channels.registry import check_settings
 from tests.channels.contract import ChannelCase, ChannelContract
 from tests.channels.factory import message
@@ -91,7 +91,7 @@ async def test_pagerduty_triggers_then_resolves_one_incident_per_group(pagerduty
     channel = pd(f"{pagerduty.url}/v2/enqueue")
     firing = message(2, 0)
     result = await channel.send(firing)
-    assert result.ok and result.reply == {"dedup_key": dedup_key(firing)}
+    assert result.ok and result.reply == {"dedup_key": firing.group_hash}
     event = pagerduty.delivered[0].json()
     assert event["event_action"] == "trigger" and event["client"] == "alert-handler"
     assert event["payload"]["severity"] == "critical" and event["payload"]["source"] == "h1"
@@ -99,7 +99,7 @@ async def test_pagerduty_triggers_then_resolves_one_incident_per_group(pagerduty
     assert len(event["payload"]["custom_details"]["alerts"]) == 2
     assert event["links"][0]["href"] == "http://alerts.example/api/v1/alerts/1"
     assert (await channel.send(message(0, 2))).ok
-    assert pagerduty.incidents == {dedup_key(firing): "resolved"}
+    assert pagerduty.incidents == {firing.group_hash: "resolved"}
 
 
 async def test_pagerduty_maps_high_to_error_and_honours_an_override(pagerduty: FakePagerDuty) -> None:
@@ -142,13 +142,13 @@ async def test_opsgenie_creates_an_alert_per_group_and_closes_it(opsgenie: FakeO
     firing = message(2, 0)
     assert (await channel.send(firing)).ok
     [created] = opsgenie.created
-    assert created["alias"] == alias(firing) and created["priority"] == "P1"
+    assert created["alias"] == firing.group_hash and created["priority"] == "P1"
     assert created["responders"] == [{"type": "team", "name": "ops"}] and created["tags"] == ["prod"]
     assert created["details"] == {"alertname": "DiskFull"}
     assert "Disk 1 full" in created["description"] and len(created["message"]) <= 130
     assert (await channel.send(message(0, 2))).ok
     assert opsgenie.open_aliases == set()
-    assert opsgenie.delivered[-1].path == f"/v2/alerts/{alias(firing)}/close?identifierType=alias"
+    assert opsgenie.delivered[-1].path == f"/v2/alerts/{firing.group_hash}/close?identifierType=alias"
 
 
 async def test_opsgenie_closing_what_is_not_open_is_done(opsgenie: FakeOpsgenie) -> None:

@@ -8,6 +8,7 @@ knows nothing of silences, groups or the database, and never puts a secret in `e
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -72,6 +73,12 @@ class Message:
     @property
     def alerts(self) -> list[MessageAlert]:
         return [*self.firing, *self.resolved]
+
+    @property
+    def group_hash(self) -> str:
+        """A stable id of this receiver's group (a hash of both), the same for every message of
+        the group: the incident key for services that de-duplicate by one (PagerDuty, Opsgenie)."""
+        return hashlib.sha256(f"{self.receiver}\x00{self.group_key}".encode()).hexdigest()
 
     def worst_firing(self) -> Severity | None:
         """The highest severity among the firing alerts; None when none fires."""

@@ -11,7 +11,6 @@ POST {api_url}/v2/alerts/{alias}/close?identifierType=alias `{source, note}`. Op
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -63,10 +62,6 @@ class OpsgenieSettings(TemplatedSettings):
     timeout_seconds: float = Field(10.0, gt=0, le=300)
 
 
-def alias(message: Message) -> str:
-    return hashlib.sha256(f"{message.receiver}\x00{message.group_key}".encode()).hexdigest()
-
-
 class OpsgenieChannel:
     name = "opsgenie"
     Settings = OpsgenieSettings
@@ -91,7 +86,7 @@ class OpsgenieChannel:
         tags = [t[:50] for t in [*self.settings.tags, *sorted({t for a in message.alerts for t in a.tags})]][:20]
         body: dict[str, Any] = {
             "message": http.cut_chars(one_line(self._renderer.file("message.txt", context)), 130) or "alert-handler",
-            "alias": alias(message),
+            "alias": message.group_hash,
             "description": http.cut_chars(self._renderer.file("description.txt", context).strip(), 15000),
             "tags": tags,
             "details": {k[:128]: v[:512] for k, v in labels.items()},
@@ -106,14 +101,14 @@ class OpsgenieChannel:
 
     def preview(self, message: Message) -> dict[str, str]:
         if message.status == "resolved":
-            return {"close": f"/v2/alerts/{alias(message)}/close?identifierType=alias"}
+            return {"close": f"/v2/alerts/{message.group_hash}/close?identifierType=alias"}
         return {"create": orjson.dumps(self.create(message), option=orjson.OPT_INDENT_2).decode()}
 
     async def send(self, message: Message) -> Delivery:
         headers = {"Authorization": f"GenieKey {self._key}", "Content-Type": "application/json"}
         closing = message.status == "resolved"
         if closing:
-            url = f"{self._base}/v2/alerts/{quote(alias(message))}/close?identifierType=alias"
+            url = f"{self._base}/v2/alerts/{quote(message.group_hash)}/close?identifierType=alias"
             body = orjson.dumps({"source": "alert-handler", "note": f"resolved ({len(message.resolved)} alerts)"})
         else:
             url = f"{self._base}/v2/alerts"

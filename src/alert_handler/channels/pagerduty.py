@@ -11,7 +11,6 @@ A payload over 512 KB lists fewer alerts in `custom_details`.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC
 from typing import Any, Literal
 
@@ -52,10 +51,6 @@ class PagerDutySettings(TemplatedSettings):
     model_config = TemplatedSettings.model_config | {"populate_by_name": True}
 
 
-def dedup_key(message: Message) -> str:
-    return hashlib.sha256(f"{message.receiver}\x00{message.group_key}".encode()).hexdigest()
-
-
 def _details(alert: MessageAlert) -> dict[str, Any]:
     return {
         "status": alert.status, "severity": alert.severity, "title": alert.title,
@@ -86,7 +81,7 @@ class PagerDutyChannel:
         event: dict[str, Any] = {
             "routing_key": self._key,
             "event_action": "trigger" if firing else "resolve",
-            "dedup_key": dedup_key(message),
+            "dedup_key": message.group_hash,
             "client": "alert-handler",
         }
         if message.external_url:
