@@ -45,13 +45,16 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def refused(answer: httpx.Response, what: str = "") -> Delivery:
+def refused(answer: httpx.Response, what: str = "", *, wait_unless_told: float | None = None) -> Delivery:
     """The Delivery for a non-2xx answer: 408, 429 and 5xx are worth a retry (429 after its
-    Retry-After), other 4xx are not (the request itself is wrong)."""
+    Retry-After, or `wait_unless_told` seconds for a service whose limits are per minute), other
+    4xx are not (the request itself is wrong)."""
     status = answer.status_code
     retry = status in (408, 425, 429) or status >= 500
     text = what or answer.text[:200]
     wait = retry_after(answer.headers.get("Retry-After")) if status in (429, 503) else None
+    if status == 429 and wait is None:
+        wait = wait_unless_told
     return Delivery.failed(f"HTTP {status}: {text}", retry=retry, retry_after=wait)
 
 
@@ -67,11 +70,13 @@ async def exchange(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
         return Delivery.failed(f"connection failed ({type(exc).__name__})", retry=True)
 
 
-async def request(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response | Delivery:
-    """Send; a 2xx Response, or the Delivery that says what went wrong."""
+async def request(
+    http: httpx.AsyncClient, method: str, url: str, *, wait_unless_told: float | None = None, **kwargs: Any
+) -> httpx.Response | Delivery:
+    """Send; a 2xx Response, or the Delivery that says what went wrong (see `refused`)."""
     answer = await exchange(http, method, url, **kwargs)
     if isinstance(answer, httpx.Response) and not answer.is_success:
-        return refused(answer)
+        return refused(answer, wait_unless_told=wait_unless_told)
     return answer
 
 

@@ -116,12 +116,12 @@ class OpsgenieChannel:
                 body = orjson.dumps(self.create(message))
             except TemplateError as exc:
                 return Delivery.failed(f"template: {exc}", retry=False)
-        answer = await http.request(self._client, "POST", url, content=body, headers=headers)
+        answer = await http.request(
+            self._client, "POST", url, content=body, headers=headers, wait_unless_told=RATE_LIMIT_WAIT
+        )
         if isinstance(answer, Delivery):
             if closing and answer.error.startswith("HTTP 404"):
                 return Delivery.sent()  # nothing open to close
-            if answer.error.startswith("HTTP 429") and answer.retry_after is None:
-                answer = Delivery.failed(answer.error, retry=True, retry_after=RATE_LIMIT_WAIT)
             return answer.without(self._key)
         found = http.json_body(answer) or {}
         return Delivery.sent({"request_id": str(found.get("requestId", ""))})

@@ -132,10 +132,10 @@ class PagerDutyChannel:
         except TemplateError as exc:
             return Delivery.failed(f"template: {exc}", retry=False)
         headers = {"Content-Type": "application/json"}
-        answer = await http.request(self._client, "POST", self.settings.url, content=body, headers=headers)
+        answer = await http.request(
+            self._client, "POST", self.settings.url, content=body, headers=headers, wait_unless_told=RATE_LIMIT_WAIT
+        )
         if isinstance(answer, Delivery):
-            if answer.error.startswith("HTTP 429") and answer.retry_after is None:
-                return Delivery.failed(answer.error, retry=True, retry_after=RATE_LIMIT_WAIT)
             return answer.without(self._key)
         found = http.json_body(answer) or {}
         if found.get("status") != "success":

@@ -117,7 +117,4 @@ def _refusal(answer: httpx.Response) -> Delivery:
     found = http.json_body(answer) or {}
     code, text_ = found.get("code"), str(found.get("message", ""))[:200]
     what = f"Twilio error {code}: {text_}" if code else ""
-    delivery = http.refused(answer, what)
-    if answer.status_code == 429 and delivery.retry_after is None:
-        return Delivery.failed(delivery.error, retry=True, retry_after=60.0)
-    return delivery
+    return http.refused(answer, what, wait_unless_told=60.0)
