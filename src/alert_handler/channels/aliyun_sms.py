@@ -38,7 +38,6 @@ from alert_handler.templates import Templates
 
 API_VERSION = "2017-05-25"
 PARAM_MAX_CHARS = 35  # Aliyun's limit for one variable of a notification template
-RATE_LIMIT_WAIT = 60.0
 RETRIED = (
     "isv.BUSINESS_LIMIT_CONTROL",
     "ServiceUnavailable",
@@ -173,5 +172,5 @@ def _result(answer: httpx.Response) -> Delivery:
         )
     error = f"Aliyun SMS {code}: {str(body.get('Message', ''))[:200]}"
     if code == "isv.BUSINESS_LIMIT_CONTROL" or code.startswith("Throttling"):
-        return Delivery.failed(error, retry=True, retry_after=RATE_LIMIT_WAIT)
+        return Delivery.failed(error, retry=True, retry_after=http.NEXT_MINUTE)
     return Delivery.failed(error, retry=code in RETRIED or answer.status_code >= 500)

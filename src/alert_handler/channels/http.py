@@ -18,6 +18,8 @@ import httpx
 from alert_handler.channels.base import Delivery
 
 MAX_RETRY_AFTER = 3600.0
+# The wait after a rate limit a service counts per minute and did not say how long to wait.
+NEXT_MINUTE = 60.0
 ELLIPSIS = "…"
 
 

@@ -28,7 +28,6 @@ from alert_handler.templates import Templates
 from alert_handler.templates.context import common_labels
 
 PRIORITIES = {"critical": "P1", "high": "P2", "warning": "P3", "info": "P5"}
-RATE_LIMIT_WAIT = 60.0
 
 
 class Responder(BaseModel):
@@ -117,7 +116,7 @@ class OpsgenieChannel:
             except TemplateError as exc:
                 return Delivery.failed(f"template: {exc}", retry=False)
         answer = await http.request(
-            self._client, "POST", url, content=body, headers=headers, wait_unless_told=RATE_LIMIT_WAIT
+            self._client, "POST", url, content=body, headers=headers, wait_unless_told=http.NEXT_MINUTE
         )
         if isinstance(answer, Delivery):
             if closing and answer.error.startswith("HTTP 404"):

@@ -29,7 +29,6 @@ from alert_handler.templates import Templates
 MAX_BYTES = 512 * 1024
 SUMMARY_CHARS = 1024
 SEVERITIES = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
-RATE_LIMIT_WAIT = 60.0
 
 
 class PagerDutySettings(TemplatedSettings):
@@ -133,7 +132,7 @@ class PagerDutyChannel:
             return Delivery.failed(f"template: {exc}", retry=False)
         headers = {"Content-Type": "application/json"}
         answer = await http.request(
-            self._client, "POST", self.settings.url, content=body, headers=headers, wait_unless_told=RATE_LIMIT_WAIT
+            self._client, "POST", self.settings.url, content=body, headers=headers, wait_unless_told=http.NEXT_MINUTE
         )
         if isinstance(answer, Delivery):
             return answer.without(self._key)

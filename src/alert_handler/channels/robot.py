@@ -18,7 +18,6 @@ from alert_handler.channels import http
 from alert_handler.channels.base import Delivery, Message
 
 T = TypeVar("T")
-RATE_LIMIT_WAIT = 60.0  # the robots count per minute; a rate-limit code means "next minute"
 _PARTIAL_REFERENCE = re.compile(r"&#?\w*$")
 
 
@@ -76,7 +75,7 @@ def read_answer(
         return Delivery.sent()
     error = f"{service} error {code}: {text[:200]}"
     if code in rate_limited:
-        return Delivery.failed(error, retry=True, retry_after=RATE_LIMIT_WAIT)
+        return Delivery.failed(error, retry=True, retry_after=http.NEXT_MINUTE)
     return Delivery.failed(error, retry=code in busy)
 
 

@@ -117,4 +117,4 @@ def _refusal(answer: httpx.Response) -> Delivery:
     found = http.json_body(answer) or {}
     code, text_ = found.get("code"), str(found.get("message", ""))[:200]
     what = f"Twilio error {code}: {text_}" if code else ""
-    return http.refused(answer, what, wait_unless_told=60.0)
+    return http.refused(answer, what, wait_unless_told=http.NEXT_MINUTE)
