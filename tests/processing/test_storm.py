@@ -47,8 +47,9 @@ async def test_when_the_minute_is_used_up_they_wait_and_arrive_merged(harness: H
     assert len(harness.recorder.messages("pager")) == 3
     harness.clock.advance(seconds=20)
     await harness.ingest(*(alert(f"Cpu{i}") for i in range(4)))
-    await harness.run()
+    report = await harness.run()
     assert len(harness.recorder.messages("pager")) == 3, "the minute's three are used"
+    assert report.delivered.postponed == 4
     waiting = [r for r in await harness.notifications() if r["status"] == "pending"]
     assert len(waiting) == 4 and {r["attempts"] for r in waiting} == {0}
     assert {r["next_attempt_at"] for r in waiting} == {T0 + timedelta(minutes=1)}

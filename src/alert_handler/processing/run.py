@@ -111,4 +111,5 @@ async def tick(pipeline: Pipeline, state: TickState, *, sweep_after: timedelta |
     report.delivered.sent += delivered.sent
     report.delivered.retrying += delivered.retrying
     report.delivered.dead += delivered.dead
+    report.delivered.postponed += delivered.postponed
     return report
