@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from tests.loopback import QuietHandler, loopback
 
 
@@ -17,7 +19,7 @@ from tests.loopback import QuietHandler, loopback
 class Received:
     path: str
     method: str
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive, as HTTP's are
     body: bytes
 
     def json(self) -> Any:
@@ -61,7 +63,9 @@ def http_sink() -> Iterator[Sink]:
                 status, text = sink.answers.pop(0) if sink.answers else (200, "ok")
                 extra = sink.answer_headers.pop(0) if sink.answer_headers else {}
                 if 200 <= status < 300:
-                    sink.received.append(Received(self.path, self.command, dict(self.headers), body))
+                    sink.received.append(
+                        Received(self.path, self.command, httpx.Headers(list(self.headers.items())), body)
+                    )
             payload = text.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from alert_handler.channels.aiohttp_transport import AiohttpTransport
 from alert_handler.channels.base import Delivery
 
 MAX_RETRY_AFTER = 3600.0
@@ -24,9 +25,7 @@ ELLIPSIS = "…"
 
 
 def client(timeout_seconds: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=timeout_seconds, limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    )
+    return httpx.AsyncClient(timeout=timeout_seconds, transport=AiohttpTransport(max_connections=32))
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
+import httpx
+
 from tests.loopback import QuietHandler, loopback
 
 
@@ -23,7 +25,7 @@ from tests.loopback import QuietHandler, loopback
 class Request:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive, as HTTP's are
     body: bytes
 
     def json(self) -> Any:
@@ -78,7 +80,7 @@ def _handler(fake: FakeVendor) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if fake.delay:
                 time.sleep(fake.delay)
-            found = fake.answer(Request(self.command, self.path, dict(self.headers), body))
+            found = fake.answer(Request(self.command, self.path, httpx.Headers(list(self.headers.items())), body))
             self.send_response(found.status)
             for name, value in found.headers.items():
                 self.send_header(name, value)

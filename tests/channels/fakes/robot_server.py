@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from tests.loopback import QuietHandler, loopback
 
 
@@ -19,7 +21,7 @@ from tests.loopback import QuietHandler, loopback
 class Request:
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive, as HTTP's are
     body: bytes
 
     def json(self) -> Any:
@@ -66,7 +68,9 @@ def robot_server(check: Check) -> Iterator[RobotServer]:
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            answer = server_state.handle(Request(parts.path, query, dict(self.headers), body), check)
+            answer = server_state.handle(
+                Request(parts.path, query, httpx.Headers(list(self.headers.items())), body), check
+            )
             text = answer.body if isinstance(answer.body, str) else json.dumps(answer.body, ensure_ascii=False)
             payload = text.encode()
             self.send_response(answer.status)
