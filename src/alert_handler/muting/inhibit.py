@@ -23,7 +23,7 @@ from alert_handler.domain.fingerprint import label_fingerprint
 from alert_handler.domain.matchers import Matcher
 
 
-def _matches(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> bool:
+def matches(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> bool:
     return all(m.matches_labels(labels) for m in matchers)
 
 
@@ -70,8 +70,8 @@ class InhibitionIndex:
                 continue
             seen.add(fp)
             for rule, buckets in zip(self.rules, self._by_rule, strict=True):
-                if _matches(rule.source_matchers, labels):
-                    source = _Source(fp, labels, _matches(rule.target_matchers, labels))
+                if matches(rule.source_matchers, labels):
+                    source = _Source(fp, labels, matches(rule.target_matchers, labels))
                     buckets.setdefault(rule.equal_key(labels), []).append(source)
 
     def source_count(self, rule_index: int) -> int:
@@ -82,10 +82,10 @@ class InhibitionIndex:
         """One reason per rule that inhibits `target_labels` (its first firing source), in rule order."""
         reasons: list[Inhibition] = []
         for i, (rule, buckets) in enumerate(zip(self.rules, self._by_rule, strict=True)):
-            if not buckets or not _matches(rule.target_matchers, target_labels):
+            if not buckets or not matches(rule.target_matchers, target_labels):
                 continue
             candidates = buckets.get(rule.equal_key(target_labels), [])
-            two_sided = _matches(rule.source_matchers, target_labels)
+            two_sided = matches(rule.source_matchers, target_labels)
             for source in candidates:
                 if two_sided and source.matches_target:
                     continue

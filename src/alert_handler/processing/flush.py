@@ -62,9 +62,13 @@ async def flush(
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in await group_store.member_alerts(conn, [g["id"] for g in due]):
         members[row["group_id"]].append(row)
-    tenants = {g["tenant"] for g in due}
-    if mutes is None or not tenants <= mutes.keys():
-        mutes = await load_mutes(conn, snapshot.config, tenants, now)
+    views = {alert["id"]: AlertView.from_row(alert) for group_alerts in members.values() for alert in group_alerts}
+    by_tenant: dict[str, list[AlertView]] = defaultdict(list)
+    for group in due:
+        by_tenant[group["tenant"]] += [views[alert["id"]] for alert in members[group["id"]]]
+    if mutes is None or not all(t in mutes and mutes[t].covers(v) for t, v in by_tenant.items()):
+        judging = {tenant: [v.match_labels() for v in tenant_views] for tenant, tenant_views in by_tenant.items()}
+        mutes = await load_mutes(conn, snapshot.config, by_tenant, now, judging=judging)
     routes = _routes_by_path(snapshot.tree)
     notifications: list[dict[str, Any]] = []
     flushed: list[dict[str, Any]] = []
@@ -73,7 +77,7 @@ async def flush(
         alerts = members[group["id"]]
         firing, resolved = set(), set()
         for alert in alerts:
-            view = AlertView.from_row(alert)
+            view = views[alert["id"]]
             rule_suppressed = any(m.get("kind") == "rule" for m in alert["suppressed_by"] or [])
             if rule_suppressed or mutes[group["tenant"]].status(view, now).muted:
                 continue

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import Status
-from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule
+from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule, matches
 from alert_handler.muting.silences import Silence
 from alert_handler.muting.status import MuteStatus, mute_status
 from alert_handler.routing.models import Config
 from alert_handler.routing.view import AlertView, match_labels
 from alert_handler.store import silences as silence_store
+from alert_handler.store.inhibition_sources import sources_clause
 from alert_handler.store.tables import alerts_table as alerts
 
 
@@ -33,24 +34,49 @@ class Mutes:
 
     silences: list[Silence]
     inhibitions: InhibitionIndex
+    # The match labels of the alerts its inhibition sources were read for (None: every source).
+    judged: list[Mapping[str, str]] | None = field(default=None)
 
     def status(self, view: AlertView, now: datetime) -> MuteStatus:
         return mute_status(view.match_labels(), self.silences, self.inhibitions, now)
 
+    def covers(self, views: Iterable[AlertView]) -> bool:
+        """Whether the sources read can judge these alerts too (else read again for them)."""
+        if self.judged is None:
+            return True
+        keys = [{r.equal_key(t) for t in self.judged if matches(r.target_matchers, t)} for r in self.inhibitions.rules]
+        for view in views:
+            labels = view.match_labels()
+            for rule, known in zip(self.inhibitions.rules, keys, strict=True):
+                if matches(rule.target_matchers, labels) and rule.equal_key(labels) not in known:
+                    return False
+        return True
 
-async def load_mutes(conn: AsyncConnection, config: Config, tenants: Iterable[str], now: datetime) -> dict[str, Mutes]:
+
+async def load_mutes(
+    conn: AsyncConnection,
+    config: Config,
+    tenants: Iterable[str],
+    now: datetime,
+    *,
+    judging: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+) -> dict[str, Mutes]:
+    """The silences in force and the inhibition sources, per tenant. With `judging` (per tenant,
+    the match labels of the alerts about to be judged) only the firing alerts that could inhibit
+    those are read; without it, every firing alert (a full re-check)."""
     found: dict[str, Mutes] = {}
     rules = inhibit_rules(config)
     for tenant in sorted(set(tenants)):
         in_force = await silence_store.in_force(conn, tenant, now)
+        targets = None if judging is None else list(judging.get(tenant, ()))
         sources: Sequence[dict[str, str]] = []
-        if rules:
+        narrowed = sources_clause(rules, targets, conn.dialect.name) if rules and targets is not None else None
+        if rules and (targets is None or narrowed is not None):
             columns = (alerts.c.labels, alerts.c.severity, alerts.c.source, alerts.c.title, alerts.c.tags)
-            firing = await conn.execute(
-                select(*columns).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
-            )
+            query = select(*columns).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
+            firing = await conn.execute(query if narrowed is None else query.where(narrowed))
             sources = [match_labels(r.labels, r.severity, r.source, r.title, r.tags) for r in firing]
-        found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources))
+        found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources), targets)
     return found
 
 

@@ -8,6 +8,7 @@ crash leaves the work owed and a second run finds nothing left to do.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,12 +71,19 @@ def routes_for(snapshot: Snapshot, view: AlertView, outcome: RulesOutcome | None
     return found
 
 
-def decide(snapshot: Snapshot, row: dict[str, Any], mutes: Mutes, now: datetime) -> _Decision:
-    view = AlertView.from_row(row)
+def enrich(snapshot: Snapshot, row: dict[str, Any]) -> RulesOutcome | None:
+    """What the rules make of an open alert (None for a resolved one: rules leave it alone)."""
     if row["status"] == Status.RESOLVED.value:
+        return None
+    return apply_rules(compiled_rules(snapshot.config), AlertView.from_row(row))
+
+
+def decide(
+    snapshot: Snapshot, row: dict[str, Any], outcome: RulesOutcome | None, mutes: Mutes, now: datetime
+) -> _Decision:
+    if outcome is None:
         explanation = dict(row["explanation"] or {})
         return _Decision(row, None, [], list(row["suppressed_by"] or []), explanation)
-    outcome = apply_rules(compiled_rules(snapshot.config), view)
     enriched = outcome.view
     routes = [] if outcome.suppressed_by else routes_for(snapshot, enriched, outcome)
     mute = mutes.status(enriched, now)
@@ -109,8 +117,15 @@ async def process(
     rows = await claim_pending(conn, ids=ids, limit=limit, owed_since=owed_since)
     if not rows:
         return Processed()
-    mutes = await load_mutes(conn, snapshot.config, (r["tenant"] for r in rows), now)
-    decisions = [decide(snapshot, row, mutes[row["tenant"]], now) for row in rows]
+    outcomes = [enrich(snapshot, row) for row in rows]
+    judging: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome is not None:
+            judging[row["tenant"]].append(outcome.view.match_labels())
+    mutes = await load_mutes(conn, snapshot.config, (r["tenant"] for r in rows), now, judging=judging)
+    decisions = [
+        decide(snapshot, row, outcome, mutes[row["tenant"]], now) for row, outcome in zip(rows, outcomes, strict=True)
+    ]
 
     group_rows: dict[str, dict[str, Any]] = {}
     memberships: list[tuple[str, int]] = []
