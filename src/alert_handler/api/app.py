@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
             engine, lambda: live.current, ChannelPool(), clock, limits_from(settings),
             external_url=settings.public_url, stats=metrics,
         )  # fmt: skip
-        worker = worker_for(settings, pipeline)
+        worker = worker_for(settings, pipeline, ingest_backlog=lambda: writer.backlog)
         writer.on_commit = lambda results: worker.wake([r.id for r in results])
         await writer.start()
         await worker.start()

@@ -73,6 +73,11 @@ class IngestWriter:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
+    @property
+    def backlog(self) -> bool:
+        """Requests are waiting for a commit."""
+        return not self._queue.empty()
+
     async def submit(self, alerts: Sequence[IncomingAlert]) -> list[IngestResult]:
         if not self._tasks:
             raise RuntimeError("ingest writer is not running")

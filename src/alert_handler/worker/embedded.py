@@ -3,12 +3,18 @@
 A commit wakes the processing loop at once (that is the path a notification with group_wait 0
 takes); the tick loop runs the time-driven work every SCHEDULER_TICK_SECONDS and re-does
 whatever a crash left owed. A failing database is logged and retried, never fatal.
+
+Processing shares the process (and, in the small set-ups this mode is for, the core) with
+ingest. Under an alert storm accepting alerts comes first: a sender gives up after a timeout
+(Prometheus: 10 s) and the alerts it sent are then lost to us, while stored alerts only wait.
+So while requests wait for a commit, processing waits too, never longer than `_MAX_YIELD`
+at a time: it keeps going, more slowly, however long the storm.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from loguru import logger
 
@@ -19,12 +25,17 @@ from alert_handler.processing.run import TickState, decide, tick
 
 _ERROR_PAUSE = 1.0
 _CONCURRENT_SENDS = 8
+_MAX_YIELD = 0.2
+_YIELD_STEP = 0.005
 
 
 class EmbeddedWorker:
-    def __init__(self, pipeline: Pipeline, *, tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self, pipeline: Pipeline, *, tick_seconds: float = 1.0, ingest_backlog: Callable[[], bool] | None = None
+    ) -> None:
         self._pipeline = pipeline
         self._tick_seconds = tick_seconds
+        self._ingest_backlog = ingest_backlog or (lambda: False)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._state = TickState()
@@ -54,6 +65,7 @@ class EmbeddedWorker:
             self._wake.clear()
             try:
                 while True:
+                    await self._after_ingest()
                     report, claimed = await decide(self._pipeline)
                     if claimed.notifications:
                         await self._sending.acquire()
@@ -66,6 +78,12 @@ class EmbeddedWorker:
                 logger.opt(exception=exc).error("processing failed; retrying in {}s", _ERROR_PAUSE)
                 await asyncio.sleep(_ERROR_PAUSE)
                 self._wake.set()
+
+    async def _after_ingest(self) -> None:
+        waited = 0.0
+        while self._ingest_backlog() and waited < _MAX_YIELD:
+            await asyncio.sleep(_YIELD_STEP)
+            waited += _YIELD_STEP
 
     async def _send(self, claimed: Claimed) -> None:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from alert_handler.processing.pipeline import Pipeline
@@ -31,12 +31,13 @@ class NoWorker:
         return None
 
 
-def worker_for(settings: Settings, pipeline: Pipeline) -> Worker:
+def worker_for(settings: Settings, pipeline: Pipeline, *, ingest_backlog: Callable[[], bool] | None = None) -> Worker:
+    """`ingest_backlog` says when alerts wait to be accepted: the embedded worker lets them go first."""
     mode = settings.effective_worker_mode
     if mode == "embedded":
         from alert_handler.worker.embedded import EmbeddedWorker
 
-        return EmbeddedWorker(pipeline, tick_seconds=settings.scheduler_tick_seconds)
+        return EmbeddedWorker(pipeline, tick_seconds=settings.scheduler_tick_seconds, ingest_backlog=ingest_backlog)
     if mode == "celery":
         from alert_handler.worker.dispatch import CeleryDispatch
 
