@@ -35,6 +35,9 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# Two processes (each with its own databases), a file's tests kept together; the slowest listed.
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=15
+
 # pytest exits 5 when it collected no test: that is a failure here, said plainly.
 pytest: $(VENV)/.installed-test
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
