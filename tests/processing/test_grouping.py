@@ -220,3 +220,29 @@ rules:
     await harness.ingest(alert("Lag", severity="info", labels={"service": "postgres"}))
     await harness.run()
     assert sorted(e["kind"] for e in (await harness.events(stored.id))[-2:]) == ["duplicate", "severity_changed"]
+
+
+ENRICHING = """
+receivers: [{name: pager, type: log}]
+route: {receiver: pager, group_by: [alertname], group_wait: 0s, group_interval: 1m}
+rules:
+  - name: disks-are-critical
+    matchers: ['alertname="DiskFull"']
+    effects: {severity: critical, labels: {team: storage}, tags: [disk]}
+"""
+
+
+async def test_a_new_groups_first_message_carries_what_processing_just_wrote(harness: Harness) -> None:
+    # The flush of a group made in the same transaction uses the rows processing wrote (not
+    # read back): they must be the enriched ones, as a later flush reading them would see.
+    harness.configure(ENRICHING)
+    stored, _ = await harness.ingest(alert("DiskFull", severity="warning"), alert("DiskFull", host="web-2"))
+    await harness.run()
+    [first] = harness.recorder.messages("pager")
+    assert [(a.severity, a.labels.get("team"), a.tags) for a in first.firing] == [("critical", "storage", ["disk"])] * 2
+    harness.clock.advance(minutes=1)
+    await harness.ingest(alert("DiskFull", host="web-3"))
+    await harness.tick()
+    [_, second] = harness.recorder.messages("pager")
+    assert [(a.severity, a.labels.get("team")) for a in second.firing] == [("critical", "storage")] * 3
+    assert (await harness.alert(stored.id))["severity"] == "critical"

@@ -11,7 +11,7 @@ Resolved alerts leave the group after the flush that saw them; an empty group go
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,15 +53,24 @@ async def flush(
     *,
     ids: Sequence[int] | None = None,
     mutes: dict[str, Mutes] | None = None,
+    created: Mapping[int, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
 ) -> Claimed:
     """Flush the due groups (all, or those in `ids`). The notifications made come back leased to
-    the caller, with their alerts, to send once the transaction commits."""
-    due = await group_store.claim_due(conn, now, ids=ids, limit=limits.batch)
+    the caller, with their alerts, to send once the transaction commits. `made`: groups the
+    caller's transaction created, with their members, as `Processed.made_groups` has them."""
+    created = created or {}
+    stored = None if ids is None else [i for i in ids if i not in created]
+    due = await group_store.claim_due(conn, now, ids=stored, limit=limits.batch) if stored != [] else []
+    due += [created[i][0] for i in ids or () if i in created]
     if not due:
         return Claimed()
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in await group_store.member_alerts(conn, [g["id"] for g in due]):
+    stored_groups = [g["id"] for g in due if g["id"] not in created]
+    for row in await group_store.member_alerts(conn, stored_groups) if stored_groups else []:
         members[row["group_id"]].append(row)
+    for group in due:
+        if group["id"] in created:
+            members[group["id"]] = created[group["id"]][1]
     views = {alert["id"]: AlertView.from_row(alert) for group_alerts in members.values() for alert in group_alerts}
     by_tenant: dict[str, list[AlertView]] = defaultdict(list)
     for group in due:

@@ -38,6 +38,9 @@ class Processed:
     alert_ids: list[int] = field(default_factory=list)
     due_groups: list[int] = field(default_factory=list)
     mutes: dict[str, Mutes] = field(default_factory=dict)
+    # Due groups this transaction made, with their rows and their members' rows as written: the
+    # flush needs not read back (nor lock: no one else sees them before the commit) what it knows.
+    made_groups: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -149,9 +152,20 @@ async def process(
     await group_store.add_members(conn, [(ids_by_key[k], a) for k, a in memberships], now)
     waking = {ids_by_key[k]: at for k, at in first_flush.items() if ids_by_key[k] in existing}
     await group_store.wake_idle(conn, waking)
-    await _write_results(conn, snapshot, decisions, ids_by_key, now)
+    written = await _write_results(conn, snapshot, decisions, ids_by_key, now)
     due = [ids_by_key[k] for k, at in first_flush.items() if at <= now]
-    return Processed([r["id"] for r in rows], sorted(set(due)), mutes)
+    members_by_key: dict[str, set[int]] = defaultdict(set)
+    for key, alert_id in memberships:
+        members_by_key[key].add(alert_id)
+    made = {
+        ids_by_key[key]: (
+            {**group_rows[key], "id": ids_by_key[key], "thread": None},
+            [{**written[a], "group_id": ids_by_key[key]} for a in sorted(members_by_key[key])],
+        )
+        for key, at in first_flush.items()
+        if at <= now and ids_by_key[key] not in existing
+    }
+    return Processed([r["id"] for r in rows], sorted(set(due)), mutes, made)
 
 
 def _group_row(tenant: str, key: str, route: RouteMatch, labels: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -175,7 +189,8 @@ def _group_row(tenant: str, key: str, route: RouteMatch, labels: dict[str, str],
 
 async def _write_results(
     conn: AsyncConnection, snapshot: Snapshot, decisions: list[_Decision], ids_by_key: dict[str, int], now: datetime
-) -> None:
+) -> dict[int, dict[str, Any]]:
+    """Store each decision; every alert's row as it now is, by id."""
     updates: list[dict[str, Any]] = []
     new_events: list[dict[str, Any]] = []
     for d in decisions:
@@ -227,6 +242,18 @@ async def _write_results(
     await conn.execute(statement, updates)
     if new_events:
         await conn.execute(events.insert(), new_events)
+    return {
+        d.row["id"]: {**d.row, "pending_since": None, **{_COLUMN_OF[k]: v for k, v in values.items() if k != "_id"}}
+        for d, values in zip(decisions, updates, strict=True)
+    }
+
+
+# The update's parameters (`_write_results`) and the columns they set.
+_COLUMN_OF = {
+    "_suppressed_by": "suppressed_by", "_explanation": "explanation", "_severity": "severity", "_labels": "labels",
+    "_tags": "tags", "_owner": "owner", "_team": "team", "_policy": "escalation_policy", "_step": "escalation_step",
+    "_due": "escalation_due_at",
+}  # fmt: skip
 
 
 def _start_escalation(snapshot: Snapshot, row: dict[str, Any], policy_name: str | None, values: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ async def decide(
         if processed.due_groups:
             claimed = await flush(
                 conn, snapshot, pipeline.channels, pipeline.limits, now, ids=processed.due_groups,
-                mutes=processed.mutes,
+                mutes=processed.mutes, created=processed.made_groups,
             )  # fmt: skip
     report.processed = len(processed.alert_ids)
     report.notifications = len(claimed.notifications)
