@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from alert_handler import db
 from alert_handler.processing.muting import load_mutes
-from alert_handler.routing.view import AlertView
+from alert_handler.routing.view import AlertView, match_labels
 from tests.processing.conftest import Harness, alert
-
-INHIBITING = """
-receivers: [{name: pager, type: log}]
-route: {receiver: pager, group_by: ['...'], group_wait: 0s}
-inhibit_rules:
-  - source_matchers: ['severity="critical"']
-    target_matchers: ['severity="warning"']
-    equal: [host]
-"""
+from tests.processing.test_muting import INHIBITING
 
 
 def labels(name: str, host: str, severity: str) -> dict[str, str]:
-    return {"alertname": name, "host": host, "severity": severity, "source": "test", "title": name, "tags": ""}
+    return match_labels({"alertname": name, "host": host}, severity, "test", name, [])
 
 
 async def test_only_alerts_that_could_inhibit_the_batch_are_read(harness: Harness) -> None:

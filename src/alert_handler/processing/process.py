@@ -187,6 +187,21 @@ def _group_row(tenant: str, key: str, route: RouteMatch, labels: dict[str, str],
     }
 
 
+# The parameters of a decision's update (`_write_results`) and the columns they set.
+_COLUMN_OF = {
+    "_suppressed_by": "suppressed_by", "_explanation": "explanation", "_severity": "severity", "_labels": "labels",
+    "_tags": "tags", "_owner": "owner", "_team": "team", "_policy": "escalation_policy", "_step": "escalation_step",
+    "_due": "escalation_due_at",
+}  # fmt: skip
+_STORE_DECISION = (
+    update(alerts)
+    .where(alerts.c.id == bindparam("_id"))
+    .values(
+        pending_since=None, **{column: bindparam(p, type_=alerts.c[column].type) for p, column in _COLUMN_OF.items()}
+    )
+)
+
+
 async def _write_results(
     conn: AsyncConnection, snapshot: Snapshot, decisions: list[_Decision], ids_by_key: dict[str, int], now: datetime
 ) -> dict[int, dict[str, Any]]:
@@ -222,38 +237,13 @@ async def _write_results(
             values["_due"] = None
         updates.append(values)
         new_events += _events(row, d, now)
-    statement = (
-        update(alerts)
-        .where(alerts.c.id == bindparam("_id"))
-        .values(
-            pending_since=None,
-            suppressed_by=bindparam("_suppressed_by", type_=alerts.c.suppressed_by.type),
-            explanation=bindparam("_explanation", type_=alerts.c.explanation.type),
-            severity=bindparam("_severity"),
-            labels=bindparam("_labels", type_=alerts.c.labels.type),
-            tags=bindparam("_tags", type_=alerts.c.tags.type),
-            owner=bindparam("_owner", type_=alerts.c.owner.type),
-            team=bindparam("_team", type_=alerts.c.team.type),
-            escalation_policy=bindparam("_policy", type_=alerts.c.escalation_policy.type),
-            escalation_step=bindparam("_step"),
-            escalation_due_at=bindparam("_due", type_=alerts.c.escalation_due_at.type),
-        )
-    )
-    await conn.execute(statement, updates)
+    await conn.execute(_STORE_DECISION, updates)
     if new_events:
         await conn.execute(events.insert(), new_events)
     return {
         d.row["id"]: {**d.row, "pending_since": None, **{_COLUMN_OF[k]: v for k, v in values.items() if k != "_id"}}
         for d, values in zip(decisions, updates, strict=True)
     }
-
-
-# The update's parameters (`_write_results`) and the columns they set.
-_COLUMN_OF = {
-    "_suppressed_by": "suppressed_by", "_explanation": "explanation", "_severity": "severity", "_labels": "labels",
-    "_tags": "tags", "_owner": "owner", "_team": "team", "_policy": "escalation_policy", "_step": "escalation_step",
-    "_due": "escalation_due_at",
-}  # fmt: skip
 
 
 def _start_escalation(snapshot: Snapshot, row: dict[str, Any], policy_name: str | None, values: dict[str, Any]) -> None:
