@@ -37,6 +37,10 @@ class InhibitRule:
     def equal_key(self, labels: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(labels.get(n, "") for n in self.equal)
 
+    def target_keys(self, targets: Iterable[Mapping[str, str]]) -> set[tuple[str, ...]]:
+        """The `equal` values of the targets this rule could mute: all a source must have to matter."""
+        return {self.equal_key(t) for t in targets if matches(self.target_matchers, t)}
+
 
 @dataclass(frozen=True, slots=True)
 class Inhibition:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import Status
-from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule, matches
+from alert_handler.muting.inhibit import InhibitionIndex, InhibitRule
 from alert_handler.muting.silences import Silence
 from alert_handler.muting.status import MuteStatus, mute_status
 from alert_handler.routing.models import Config
@@ -34,23 +34,20 @@ class Mutes:
 
     silences: list[Silence]
     inhibitions: InhibitionIndex
-    # The match labels of the alerts its inhibition sources were read for (None: every source).
-    judged: list[Mapping[str, str]] | None = field(default=None)
+    # Per rule, the `equal` values its sources were read for (None: every source was read).
+    read_for: list[set[tuple[str, ...]]] | None = field(default=None)
 
     def status(self, view: AlertView, now: datetime) -> MuteStatus:
         return mute_status(view.match_labels(), self.silences, self.inhibitions, now)
 
     def covers(self, views: Iterable[AlertView]) -> bool:
         """Whether the sources read can judge these alerts too (else read again for them)."""
-        if self.judged is None:
+        if self.read_for is None:
             return True
-        keys = [{r.equal_key(t) for t in self.judged if matches(r.target_matchers, t)} for r in self.inhibitions.rules]
-        for view in views:
-            labels = view.match_labels()
-            for rule, known in zip(self.inhibitions.rules, keys, strict=True):
-                if matches(rule.target_matchers, labels) and rule.equal_key(labels) not in known:
-                    return False
-        return True
+        labels = [view.match_labels() for view in views]
+        return all(
+            rule.target_keys(labels) <= known for rule, known in zip(self.inhibitions.rules, self.read_for, strict=True)
+        )
 
 
 async def load_mutes(
@@ -68,15 +65,15 @@ async def load_mutes(
     rules = inhibit_rules(config)
     for tenant in sorted(set(tenants)):
         in_force = await silence_store.in_force(conn, tenant, now)
-        targets = None if judging is None else list(judging.get(tenant, ()))
+        read_for = None if judging is None else [rule.target_keys(judging.get(tenant, ())) for rule in rules]
         sources: Sequence[dict[str, str]] = []
-        narrowed = sources_clause(rules, targets, conn.dialect.name) if rules and targets is not None else None
-        if rules and (targets is None or narrowed is not None):
+        narrowed = sources_clause(rules, read_for, conn.dialect.name) if rules and read_for is not None else None
+        if rules and (read_for is None or narrowed is not None):
             columns = (alerts.c.labels, alerts.c.severity, alerts.c.source, alerts.c.title, alerts.c.tags)
             query = select(*columns).where(alerts.c.tenant == tenant, alerts.c.status != Status.RESOLVED.value)
             firing = await conn.execute(query if narrowed is None else query.where(narrowed))
             sources = [match_labels(r.labels, r.severity, r.source, r.title, r.tags) for r in firing]
-        found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources), targets)
+        found[tenant] = Mutes(in_force, InhibitionIndex(rules, sources), read_for)
     return found
 
 

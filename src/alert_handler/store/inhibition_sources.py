@@ -8,14 +8,14 @@ narrows; it never decides: the inhibition index still applies every matcher to w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import orjson
 from sqlalchemy import Boolean, ColumnElement, String, and_, bindparam, cast, func, or_, true
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from alert_handler.domain.matchers import MatchOp
-from alert_handler.muting.inhibit import InhibitRule, matches
+from alert_handler.muting.inhibit import InhibitRule
 from alert_handler.store.tables import alerts_table as alerts
 
 # Fields matchers see besides the labels (routing/view.py: match_labels); a label of the same
@@ -27,12 +27,12 @@ _MAX_TERMS = 100
 
 
 def sources_clause(
-    rules: Sequence[InhibitRule], targets: Sequence[Mapping[str, str]], dialect: str
+    rules: Sequence[InhibitRule], target_keys: Sequence[set[tuple[str, ...]]], dialect: str
 ) -> ColumnElement[bool] | None:
-    """Rows that could inhibit one of `targets` (their match labels); None when no rule can."""
+    """Rows that could inhibit a target: per rule, `target_keys` holds the targets' `equal` values
+    (`InhibitRule.target_keys`). None when no rule can inhibit any."""
     clauses = []
-    for index, rule in enumerate(rules):
-        keys = {rule.equal_key(t) for t in targets if matches(rule.target_matchers, t)}
+    for index, (rule, keys) in enumerate(zip(rules, target_keys, strict=True)):
         if keys:
             clauses.append(_rule_clause(index, rule, keys, dialect))
     return or_(*clauses) if clauses else None
