@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from alert_handler.domain.alert import IncomingAlert, Outcome
 from alert_handler.domain.severity import Severity
@@ -50,3 +53,28 @@ async def test_without_linger_a_lone_request_is_committed_at_once(engine: AsyncE
     finally:
         await writer.stop()
     assert commits(metrics) == 3
+
+
+async def test_a_pooled_connection_the_server_closed_is_dropped_and_the_commit_retried(
+    backend: str, engine: AsyncEngine
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("terminating a server connection is PostgreSQL's pg_terminate_backend")
+    metrics = Metrics()
+    writer = IngestWriter(engine, metrics)
+    await writer.start()
+    try:
+        await writer.submit([alert("before")])
+        killer = create_async_engine(engine.url, poolclass=NullPool)  # ends every other connection
+        async with killer.connect() as conn:
+            ended = await conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity, pg_terminate_backend(pid) "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert ended.scalar_one() >= 1
+        await killer.dispose()
+        [result] = await writer.submit([alert("after")])
+    finally:
+        await writer.stop()
+    assert result.outcome is Outcome.CREATED
+    assert metrics.registry.get_sample_value("alert_handler_database_errors_total", {"operation": "ingest"}) == 1

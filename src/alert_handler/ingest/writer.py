@@ -17,11 +17,11 @@ from loguru import logger
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alert_handler import db
 from alert_handler.domain.alert import IncomingAlert, IngestResult
 from alert_handler.errors import StorageUnavailable
 from alert_handler.metrics import Metrics
-from alert_handler.store.alert_writes import store_batch
+from alert_handler.store import bulk
+from alert_handler.store.alert_writes import store_with
 
 Clock = Callable[[], datetime]
 _Request = tuple[Sequence[IncomingAlert], "asyncio.Future[list[IngestResult]]"]
@@ -128,8 +128,8 @@ class IngestWriter:
     async def _commit(self, alerts: Sequence[IncomingAlert]) -> list[IngestResult]:
         for attempt in range(1, _RETRIES + 1):
             try:
-                async with db.write(self._engine) as conn:
-                    results = await store_batch(conn, alerts, self._clock())
+                async with bulk.transaction(self._engine) as writes:
+                    results = await store_with(writes, alerts, self._clock())
             except (DBAPIError, OSError) as exc:  # OSError: the driver could not reach the database at all
                 self._metrics.database_errors.labels("ingest").inc()
                 if attempt < _RETRIES and isinstance(exc, DBAPIError) and _is_transient(exc):

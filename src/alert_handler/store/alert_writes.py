@@ -25,6 +25,11 @@ _MAX_ROUNDS = 64
 
 async def store_batch(conn: AsyncConnection, batch: Sequence[IncomingAlert], now: datetime) -> list[IngestResult]:
     """Store `batch` inside the caller's transaction; one result per alert, in order."""
+    return await store_with(await bulk_for(conn), batch, now)
+
+
+async def store_with(bulk: Bulk, batch: Sequence[IncomingAlert], now: datetime) -> list[IngestResult]:
+    """Store `batch` through `bulk`, inside its transaction; one result per alert, in order."""
     results: list[IngestResult | None] = [None] * len(batch)
     waiting: dict[str, list[tuple[int, IncomingAlert]]] = defaultdict(list)
     for index, alert in enumerate(batch):
@@ -36,48 +41,49 @@ async def store_batch(conn: AsyncConnection, batch: Sequence[IncomingAlert], now
     for _ in range(rounds):
         if not waiting:
             break
-        waiting = await _round(conn, waiting, results, now)
+        waiting = await _round(bulk, waiting, results, now)
     else:
         raise RuntimeError("de-duplication did not settle; concurrent writers kept winning the same inserts")
     return [r for r in results if r is not None]
 
 
 async def _round(
-    conn: AsyncConnection,
+    bulk: Bulk,
     waiting: dict[str, list[tuple[int, IncomingAlert]]],
     results: list[IngestResult | None],
     now: datetime,
 ) -> dict[str, list[tuple[int, IncomingAlert]]]:
-    bulk = await bulk_for(conn)
     latest = await _latest_occurrences(bulk, waiting)
-    # The latest occurrence is the open one when there is one: lock those, in key order.
-    locked = set(await bulk.lock_open([s.id for s in latest.values() if s.open])) if latest else set()
-    open_rows: dict[str, OpenState] = {}
     plans: dict[str, KeyPlan] = {}
     unsettled: list[str] = []
     for key, arrivals in waiting.items():
         state = latest.get(key)
-        if state is not None and state.open and state.id not in locked:
+        if state is not None and state.open and not state.locked:
             unsettled.append(key)  # resolved by another writer since we read it: read again next round
             continue
         if state is not None and state.open:
-            open_rows[key] = OpenState(state.id, Status(state.status), Severity(state.severity))
-        previous = state.id if state is not None and not state.open else None
-        plans[key] = plan_key(arrivals, open_rows.get(key), previous)
+            plans[key] = plan_key(arrivals, OpenState(state.id, Status(state.status), Severity(state.severity)), None)
+        else:
+            plans[key] = plan_key(arrivals, None, state.id if state is not None else None)
 
-    lost = await _insert_creations(bulk, plans, now)
+    creations = {key: plan.creation for key, plan in plans.items() if plan.creation is not None}
+    # A plan that creates changes no stored alert, so the changes do not depend on the inserts.
+    changes = sorted((plan.change for plan in plans.values() if plan.change), key=lambda c: c.id)
+    inserted = await bulk.write(
+        # In key order, as the locks are taken: concurrent writers inserting the same new alerts
+        # wait for each other instead of deadlocking.
+        [_creation_row(creations[key], now) for key in sorted(creations)],
+        [_refresh_row(c, now) for c in changes if c.latest is not None],
+        [_event_row(event, now) for plan in plans.values() for event in plan.events],
+    )
+    for alert_id, tenant, fingerprint in inserted:
+        creations[IncomingAlert.key_of(tenant, fingerprint)].id = alert_id
+    lost = [key for key, creation in creations.items() if creation.id is None]
     for key in lost:
         del plans[key]  # another writer created it first: plan these arrivals again next round
-    changes = sorted((plan.change for plan in plans.values() if plan.change), key=lambda c: c.id)
-    refreshes = [_refresh_row(c, now) for c in changes if c.latest is not None]
-    if refreshes:
-        await bulk.refresh(refreshes)
     resolves = [_resolve_row(c, now) for c in changes if c.resolved_by is not None]
     if resolves:
         await bulk.resolve(resolves)
-    new_events = [_event_row(event, now) for plan in plans.values() for event in plan.events]
-    if new_events:
-        await bulk.add_events(new_events)
 
     later: dict[str, list[tuple[int, IncomingAlert]]] = {key: waiting[key] for key in (*lost, *unsettled)}
     for key, plan in plans.items():
@@ -97,20 +103,10 @@ async def _latest_occurrences(bulk: Bulk, waiting: dict[str, list[tuple[int, Inc
         first = arrivals[0][1]
         by_tenant[first.tenant].append(first.fingerprint)
     latest: dict[str, Occurrence] = {}
-    for tenant, fingerprints in by_tenant.items():
+    for tenant, fingerprints in sorted(by_tenant.items()):  # one lock order for every writer
         for occurrence in await bulk.latest(tenant, fingerprints):
             latest[IncomingAlert.key_of(tenant, occurrence.fingerprint)] = occurrence
     return latest
-
-
-async def _insert_creations(bulk: Bulk, plans: dict[str, KeyPlan], now: datetime) -> list[str]:
-    """Insert every planned new alert; return the keys whose insert lost to a concurrent writer."""
-    creations = {key: plan.creation for key, plan in plans.items() if plan.creation is not None}
-    if not creations:
-        return []
-    for alert_id, tenant, fingerprint in await bulk.insert_new([_creation_row(c, now) for c in creations.values()]):
-        creations[IncomingAlert.key_of(tenant, fingerprint)].id = alert_id
-    return [key for key, creation in creations.items() if creation.id is None]
 
 
 def _content(alert: IncomingAlert) -> dict[str, Any]:
@@ -180,9 +176,11 @@ def _resolve_row(change: Change, now: datetime) -> dict[str, Any]:
 
 
 def _event_row(event: Event, now: datetime) -> dict[str, Any]:
-    target = event.target if isinstance(event.target, int) else event.target.id
+    new = None if isinstance(event.target, int) else event.target.first
     return {
-        "alert_id": target,
+        "alert_id": event.target if isinstance(event.target, int) else None,
+        "tenant": new.tenant if new else None,
+        "fingerprint": new.fingerprint if new else None,
         "at": now,
         "kind": event.kind.value,
         "actor": event.actor,

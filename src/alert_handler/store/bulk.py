@@ -9,54 +9,60 @@ Row shapes (plain dicts):
 - refresh:  id, title, description, labels, annotations, tags, metadata, generator_url,
             ends_at, severity, duplicates (to add), pending_since (None keeps it), now
 - resolve:  id, ends_at, resolved_by, now
-- event:    alert_id, at, kind, actor, detail
+- event:    alert_id, tenant, fingerprint, at, kind, actor, detail; an event of an alert created
+            by the same `write` has no alert_id but the new row's tenant and fingerprint, and is
+            dropped when that insert lost to a concurrent writer
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Insert, bindparam, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from alert_handler import db
 from alert_handler.domain.alert import IncomingAlert, Status
 from alert_handler.store.tables import alerts_table as alerts
-from alert_handler.store.tables import events_table as events
+from alert_handler.store.tables import events_table
 
 Row = dict[str, Any]
 
 
 class Occurrence(NamedTuple):
-    """The newest stored alert of one fingerprint; when one is open, it is this one."""
+    """The newest stored alert of one fingerprint; when one is open, it is this one.
+
+    `locked`: it is open and now locked by this transaction. Open but not locked means another
+    writer resolved it after it was read."""
 
     fingerprint: str
     id: int
     status: str
     severity: str
     open: bool
+    locked: bool
 
 
 class Bulk(Protocol):
     async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
-        """Each fingerprint's open occurrence, or else its newest one (if it has any).
+        """Each fingerprint's open occurrence, or else its newest one (if it has any); the open
+        ones are locked for the transaction, in key order, so writers that share alerts queue
+        instead of deadlocking.
 
         Usually the open one is also the newest, but not always: a resolution that arrives while
         the firing alert is still uncommitted elsewhere is stored as its own, newer, occurrence.
         """
 
-    async def lock_open(self, ids: Sequence[int]) -> list[int]:
-        """Lock these alerts (in key order) for the transaction; returns the ids still open."""
-
-    async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
-        """Insert, skipping rows whose active_key another writer holds; (id, tenant, fingerprint) inserted."""
-
-    async def refresh(self, rows: Sequence[Row]) -> None: ...
+    async def write(
+        self, creations: Sequence[Row], refreshes: Sequence[Row], events: Sequence[Row]
+    ) -> list[tuple[int, str, str]]:
+        """Insert the creations, skipping rows whose active_key another writer holds; refresh;
+        add the events. Returns (id, tenant, fingerprint) of each row inserted."""
 
     async def resolve(self, rows: Sequence[Row]) -> None: ...
-
-    async def add_events(self, rows: Sequence[Row]) -> None: ...
 
 
 _REFRESH = (
@@ -113,10 +119,9 @@ class GenericBulk:
             alerts.c.fingerprint, alerts.c.id, alerts.c.status, func.coalesce(alerts.c.sent_severity, alerts.c.severity)
         )  # fmt: skip
         keys = [IncomingAlert.key_of(tenant, f) for f in fingerprints]
-        found = [
-            Occurrence(*row, True)
-            for row in await self._conn.execute(select(*columns).where(alerts.c.active_key.in_(keys)))
-        ]
+        open_rows = list(await self._conn.execute(select(*columns).where(alerts.c.active_key.in_(keys))))
+        locked = set(await self._lock_open([row[1] for row in open_rows])) if open_rows else set()
+        found = [Occurrence(*row, True, row[1] in locked) for row in open_rows]
         rest = set(fingerprints).difference(o.fingerprint for o in found)
         if rest:
             newest = (
@@ -126,10 +131,10 @@ class GenericBulk:
                 .subquery()
             )
             query = select(*columns).join(newest, alerts.c.id == newest.c.id)
-            found.extend(Occurrence(*row, False) for row in await self._conn.execute(query))
+            found.extend(Occurrence(*row, False, False) for row in await self._conn.execute(query))
         return found
 
-    async def lock_open(self, ids: Sequence[int]) -> list[int]:
+    async def _lock_open(self, ids: Sequence[int]) -> list[int]:
         query = (
             select(alerts.c.id)
             .where(alerts.c.id.in_(ids), alerts.c.active_key.is_not(None))
@@ -146,18 +151,33 @@ class GenericBulk:
             return mysql.insert(alerts).prefix_with("IGNORE")
         raise RuntimeError(f"unsupported database {self._conn.dialect.name}")
 
-    async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
-        statement = self._insert_ignoring_conflicts().returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint)
-        return [tuple(row) for row in await self._conn.execute(statement, list(rows))]
-
-    async def refresh(self, rows: Sequence[Row]) -> None:
-        await self._conn.execute(_REFRESH, _prefixed(rows))
+    async def write(
+        self, creations: Sequence[Row], refreshes: Sequence[Row], events: Sequence[Row]
+    ) -> list[tuple[int, str, str]]:
+        inserted: list[tuple[int, str, str]] = []
+        if creations:
+            statement = self._insert_ignoring_conflicts().returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint)
+            inserted = [tuple(row) for row in await self._conn.execute(statement, list(creations))]
+        if refreshes:
+            await self._conn.execute(_REFRESH, _prefixed(refreshes))
+        new_ids = {(tenant, fingerprint): alert_id for alert_id, tenant, fingerprint in inserted}
+        event_rows = [_event_of(row, new_ids) for row in events]
+        if any(event_rows):
+            await self._conn.execute(insert(events_table), [row for row in event_rows if row])
+        return inserted
 
     async def resolve(self, rows: Sequence[Row]) -> None:
         await self._conn.execute(_RESOLVE, _prefixed(rows))
 
-    async def add_events(self, rows: Sequence[Row]) -> None:
-        await self._conn.execute(insert(events), list(rows))
+
+def _event_of(row: Row, new_ids: dict[tuple[str, str], int]) -> Row | None:
+    """The timeline row to insert, or None when the alert it belongs to was not inserted."""
+    alert_id = row["alert_id"]
+    if alert_id is None:
+        alert_id = new_ids.get((row["tenant"], row["fingerprint"]))
+        if alert_id is None:
+            return None
+    return {"alert_id": alert_id, "at": row["at"], "kind": row["kind"], "actor": row["actor"], "detail": row["detail"]}
 
 
 async def bulk_for(conn: AsyncConnection) -> Bulk:
@@ -166,3 +186,16 @@ async def bulk_for(conn: AsyncConnection) -> Bulk:
 
         return await PostgresBulk.over(conn)
     return GenericBulk(conn)
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[Bulk]:
+    """A write transaction of its own, for a caller that writes only through a `Bulk`."""
+    if engine.dialect.name == "postgresql":
+        from alert_handler.store import postgres_bulk
+
+        async with postgres_bulk.transaction(engine) as bulk:
+            yield bulk
+        return
+    async with db.write(engine) as conn:
+        yield GenericBulk(conn)

@@ -8,13 +8,14 @@ statements run on the driver connection of the caller's SQLAlchemy transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import orjson
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alert_handler.store.bulk import Occurrence, Row
 
@@ -38,6 +39,8 @@ _REFRESH_COLUMNS = (
 _RESOLVE_COLUMNS = (("id", "bigint"), ("ends_at", "timestamptz"), ("resolved_by", "varchar"), ("now", "timestamptz"))
 _EVENT_COLUMNS = (
     ("alert_id", "bigint"),
+    ("tenant", "varchar"),
+    ("fingerprint", "varchar"),
     ("at", "timestamptz"),
     ("kind", "varchar"),
     ("actor", "varchar"),
@@ -45,44 +48,54 @@ _EVENT_COLUMNS = (
 )
 
 
-def _rows(columns: Sequence[tuple[str, str]], alias: str) -> str:
-    """The batch, from the JSON text in $1 (text, so no JSON codec re-encodes it), as a table."""
-    return f"json_to_recordset($1::text::json) AS {alias}({', '.join(f'{c} {t}' for c, t in columns)})"
+def _rows(columns: Sequence[tuple[str, str]], alias: str, param: int) -> str:
+    """Rows from the JSON text in $param (text, so no JSON codec re-encodes it), as a table."""
+    return f"json_to_recordset(${param}::text::json) AS {alias}({_columns(columns)})"
+
+
+def _columns(columns: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{c} {t}" for c, t in columns)
 
 
 def _names(columns: Sequence[tuple[str, str]]) -> str:
     return ", ".join(c for c, _ in columns)
 
 
+# The open rows are locked in key order, and their status and severity read from the locked
+# (newest committed) version: writers that share alerts queue instead of deadlocking.
 _LATEST = (
-    "SELECT DISTINCT ON (fingerprint) fingerprint, id, status, coalesce(sent_severity, severity), "
-    "active_key IS NOT NULL FROM alerts "
-    "WHERE tenant = $1 AND fingerprint = ANY($2::varchar[]) ORDER BY fingerprint, active_key IS NULL, id DESC"
+    "WITH latest AS (SELECT DISTINCT ON (fingerprint) fingerprint, id, status, "
+    "coalesce(sent_severity, severity) AS severity, active_key IS NOT NULL AS open FROM alerts "
+    "WHERE tenant = $1 AND fingerprint = ANY($2::varchar[]) ORDER BY fingerprint, active_key IS NULL, id DESC), "
+    "locked AS (SELECT id, status, coalesce(sent_severity, severity) AS severity FROM alerts "
+    "WHERE id IN (SELECT id FROM latest WHERE open) AND active_key IS NOT NULL ORDER BY active_key FOR UPDATE) "
+    "SELECT l.fingerprint, l.id, coalesce(k.status, l.status), coalesce(k.severity, l.severity), l.open, "
+    "k.id IS NOT NULL FROM latest AS l LEFT JOIN locked AS k ON k.id = l.id"
 )
-# Open rows are locked in key order: writers that share alerts queue instead of deadlocking.
-_LOCK_OPEN = (
-    "SELECT id FROM alerts WHERE id = ANY($1::bigint[]) AND active_key IS NOT NULL ORDER BY active_key FOR UPDATE"
-)
-_INSERT = (
-    f"INSERT INTO alerts ({_names(_NEW_COLUMNS)}) SELECT {_names(_NEW_COLUMNS)} FROM {_rows(_NEW_COLUMNS, 'n')} "
-    "ON CONFLICT (active_key) DO NOTHING RETURNING id, tenant, fingerprint"
-)
-_REFRESH = (
-    "UPDATE alerts AS a SET title = u.title, description = u.description, labels = u.labels, "
+# One statement for the three steps (one round trip): the inserted rows come back, the events of
+# alerts created here find their ids by identity, and those of an insert that lost are dropped.
+_WRITE = (
+    f"WITH inserted AS (INSERT INTO alerts ({_names(_NEW_COLUMNS)}) "
+    f"SELECT {_names(_NEW_COLUMNS)} FROM {_rows(_NEW_COLUMNS, 'n', 1)} "
+    "ON CONFLICT (active_key) DO NOTHING RETURNING id, tenant, fingerprint), "
+    "refreshed AS (UPDATE alerts AS a SET title = u.title, description = u.description, labels = u.labels, "
     "annotations = u.annotations, tags = u.tags, metadata = u.metadata, generator_url = u.generator_url, "
     "ends_at = u.ends_at, severity = u.severity, sent_severity = u.severity, "
     "duplicate_count = a.duplicate_count + u.duplicates, "
     "pending_since = coalesce(u.pending_since, a.pending_since), last_received_at = u.now, updated_at = u.now "
-    f"FROM {_rows(_REFRESH_COLUMNS, 'u')} WHERE a.id = u.id"
+    f"FROM {_rows(_REFRESH_COLUMNS, 'u', 2)} WHERE a.id = u.id), "
+    "timeline AS (INSERT INTO alert_events (alert_id, at, kind, actor, detail) "
+    "SELECT coalesce(e.alert_id, i.id), e.at, e.kind, e.actor, e.detail "
+    f"FROM ROWS FROM (json_to_recordset($3::text::json) AS ({_columns(_EVENT_COLUMNS)})) WITH ORDINALITY "
+    f"AS e({_names(_EVENT_COLUMNS)}, position) "
+    "LEFT JOIN inserted AS i ON e.alert_id IS NULL AND i.tenant = e.tenant AND i.fingerprint = e.fingerprint "
+    "WHERE coalesce(e.alert_id, i.id) IS NOT NULL ORDER BY e.position) "  # the timeline keeps the batch's order
+    "SELECT id, tenant, fingerprint FROM inserted"
 )
 _RESOLVE = (
     "UPDATE alerts AS a SET status = 'resolved', active_key = NULL, ends_at = r.ends_at, resolved_at = r.now, "
     "resolved_by = r.resolved_by, pending_since = r.now, last_received_at = r.now, updated_at = r.now "
-    f"FROM {_rows(_RESOLVE_COLUMNS, 'r')} WHERE a.id = r.id AND a.active_key IS NOT NULL"
-)
-_EVENTS = (
-    f"INSERT INTO alert_events ({_names(_EVENT_COLUMNS)}) SELECT {_names(_EVENT_COLUMNS)} "
-    f"FROM {_rows(_EVENT_COLUMNS, 'e')}"
+    f"FROM {_rows(_RESOLVE_COLUMNS, 'r', 1)} WHERE a.id = r.id AND a.active_key IS NOT NULL"
 )
 
 
@@ -114,17 +127,45 @@ class PostgresBulk:
     async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
         return [Occurrence(*row) for row in await self._fetch(_LATEST, tenant, list(fingerprints))]
 
-    async def lock_open(self, ids: Sequence[int]) -> list[int]:
-        return [row[0] for row in await self._fetch(_LOCK_OPEN, list(ids))]
-
-    async def insert_new(self, rows: Sequence[Row]) -> list[tuple[int, str, str]]:
-        return await self._fetch(_INSERT, orjson.dumps(rows).decode())
-
-    async def refresh(self, rows: Sequence[Row]) -> None:
-        await self._fetch(_REFRESH, orjson.dumps(rows).decode())
+    async def write(
+        self, creations: Sequence[Row], refreshes: Sequence[Row], events: Sequence[Row]
+    ) -> list[tuple[int, str, str]]:
+        return await self._fetch(_WRITE, _json(creations), _json(refreshes), _json(events))
 
     async def resolve(self, rows: Sequence[Row]) -> None:
-        await self._fetch(_RESOLVE, orjson.dumps(rows).decode())
+        await self._fetch(_RESOLVE, _json(rows))
 
-    async def add_events(self, rows: Sequence[Row]) -> None:
-        await self._fetch(_EVENTS, orjson.dumps(rows).decode())
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[PostgresBulk]:
+    """An ingest transaction on the driver connection itself, under SQLAlchemy's pool.
+
+    SQLAlchemy's transaction handling cost as much CPU as the ingest statements it wraps
+    (measured: 0.49 ms against 0.29 ms for BEGIN, one statement and COMMIT). A connection lost
+    on the way is invalidated, so the pool drops it and the caller may retry on a fresh one.
+    """
+    async with engine.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.transaction():
+                yield PostgresBulk(conn, driver)
+        except Exception as exc:
+            cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+            if isinstance(cause, _CONNECTION_LOST) or driver.is_closed():
+                await conn.invalidate()
+                raise DBAPIError("ingest transaction", None, cause, connection_invalidated=True) from exc
+            if isinstance(cause, asyncpg.PostgresError) and not isinstance(exc, DBAPIError):
+                raise DBAPIError("COMMIT", None, cause) from exc
+            raise
+
+
+_CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+def _json(rows: Sequence[Row]) -> str:
+    return orjson.dumps(rows).decode()
