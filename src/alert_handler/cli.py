@@ -113,6 +113,8 @@ def serve(
     """Run the API (migrating the database first). Prints the admin API key on first start."""
     import uvicorn
 
+    from alert_handler.api.http_protocol import CoalescingHttpToolsProtocol
+
     settings = get_settings()
     configure(settings.log_level, settings.log_format, access_log=settings.access_log)
     host = host or settings.host
@@ -136,6 +138,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=CoalescingHttpToolsProtocol,
         access_log=settings.access_log,
         log_config=None,
         log_level=settings.log_level.lower(),
