@@ -29,6 +29,9 @@ async def test_requests_arriving_within_the_linger_share_one_commit(engine: Asyn
     writer = IngestWriter(engine, metrics, linger=0.3)
     await writer.start()
     try:
+        # Requests that arrive together: the writer lingers from then on.
+        await asyncio.gather(*(writer.submit([alert(f"burst{i}")]) for i in range(3)))
+        assert commits(metrics) == 1
 
         async def send(i: int) -> list[Outcome]:
             await asyncio.sleep(0.01 * i)  # spread over 50 ms, well inside the linger
@@ -37,9 +40,23 @@ async def test_requests_arriving_within_the_linger_share_one_commit(engine: Asyn
         answers = await asyncio.gather(*(send(i) for i in range(6)))
     finally:
         await writer.stop()
-    assert commits(metrics) == 1
+    assert commits(metrics) == 2
     assert [a[0] for a in answers] == [Outcome.CREATED] * 6
     assert sorted(a[1] for a in answers) == [Outcome.CREATED] + [Outcome.DUPLICATE] * 5
+
+
+async def test_requests_arriving_one_at_a_time_do_not_wait_for_the_linger(engine: AsyncEngine) -> None:
+    metrics = Metrics()
+    writer = IngestWriter(engine, metrics, linger=5.0)
+    await writer.start()
+    try:
+        started = asyncio.get_running_loop().time()
+        for i in range(3):
+            await writer.submit([alert(f"lone{i}")])
+        assert asyncio.get_running_loop().time() - started < 5.0
+    finally:
+        await writer.stop()
+    assert commits(metrics) == 3
 
 
 async def test_without_linger_a_lone_request_is_committed_at_once(engine: AsyncEngine) -> None:

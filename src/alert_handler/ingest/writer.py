@@ -61,6 +61,7 @@ class IngestWriter:
         self.on_commit = on_commit
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._arriving_together = False
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(self._writers)]
@@ -88,7 +89,7 @@ class IngestWriter:
     async def _run(self) -> None:
         while True:
             first = await self._queue.get()
-            if self._linger:
+            if self._linger and self._arriving_together:
                 # A moment for the requests already on their way to share this commit: it
                 # costs them that moment and saves a commit per request (measured: +20 %).
                 await asyncio.sleep(self._linger)
@@ -102,6 +103,9 @@ class IngestWriter:
             finally:
                 for _ in taken:
                     self._queue.task_done()
+            # A lone request with none behind it: requests come one at a time, and lingering
+            # would only make each wait.
+            self._arriving_together = len(taken) > 1 or not self._queue.empty()
 
     async def _commit_shared(self, taken: list[_Request]) -> None:
         live = [(alerts, future) for alerts, future in taken if not future.done()]  # a client may have gone
