@@ -8,13 +8,14 @@ crash leaves the work owed and a second run finds nothing left to do.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import EventKind, Status
@@ -26,7 +27,7 @@ from alert_handler.routing.rules import RulesOutcome, apply_rules, compiled_rule
 from alert_handler.routing.tree import RouteMatch
 from alert_handler.routing.view import AlertView
 from alert_handler.store import groups as group_store
-from alert_handler.store.locking import claim
+from alert_handler.store.locking import claim_on
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table as events
 
@@ -55,13 +56,20 @@ class _Decision:
 async def claim_pending(
     conn: AsyncConnection, *, ids: Sequence[int] | None, limit: int, owed_since: datetime | None = None
 ) -> list[dict[str, Any]]:
+    query = _pending(conn.dialect.name, by_ids=ids is not None, owed=owed_since is not None)
+    params = {"ids": list(ids or ()), "owed_since": owed_since, "limit": limit}
+    return [dict(r._mapping) for r in await conn.execute(query, params)]
+
+
+@functools.cache  # a few statements, built once: SQLAlchemy reuses their compiled form
+def _pending(dialect: str, *, by_ids: bool, owed: bool) -> Select[tuple[object, ...]]:
     query = select(alerts).where(alerts.c.pending_since.is_not(None))
-    if ids is not None:
-        query = query.where(alerts.c.id.in_(ids))
-    if owed_since is not None:
-        query = query.where(alerts.c.pending_since <= owed_since)
-    query = query.order_by(alerts.c.pending_since, alerts.c.id).limit(limit)
-    return [dict(r._mapping) for r in await conn.execute(claim(query, conn))]
+    if by_ids:
+        query = query.where(alerts.c.id.in_(bindparam("ids", expanding=True)))
+    if owed:
+        query = query.where(alerts.c.pending_since <= bindparam("owed_since"))
+    query = query.order_by(alerts.c.pending_since, alerts.c.id).limit(bindparam("limit", type_=Integer))
+    return claim_on(query, dialect)
 
 
 def routes_for(snapshot: Snapshot, view: AlertView, outcome: RulesOutcome | None) -> list[RouteMatch]:

@@ -20,12 +20,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Insert, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import ReturningInsert
 
 from alert_handler import db
-from alert_handler.domain.alert import IncomingAlert, Status
+from alert_handler.domain.alert import Status
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table
 
@@ -104,6 +105,39 @@ _RESOLVE = (
 )
 
 
+# Built once: SQLAlchemy then reuses their compiled form without rebuilding or re-keying them.
+_NEWEST_FIRST = func.row_number().over(
+    partition_by=alerts.c.fingerprint, order_by=(alerts.c.active_key.is_(None), alerts.c.id.desc())
+)
+_RANKED = (
+    select(
+        alerts.c.fingerprint,
+        alerts.c.id,
+        alerts.c.status,
+        func.coalesce(alerts.c.sent_severity, alerts.c.severity).label("severity"),
+        alerts.c.active_key.is_not(None).label("open"),
+        _NEWEST_FIRST.label("rank"),
+    )
+    .where(alerts.c.tenant == bindparam("tenant"), alerts.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
+    .subquery()
+)
+_LATEST = select(_RANKED.c.fingerprint, _RANKED.c.id, _RANKED.c.status, _RANKED.c.severity, _RANKED.c.open).where(
+    _RANKED.c.rank == 1
+)
+_LOCK_OPEN = (
+    select(alerts.c.id)
+    .where(alerts.c.id.in_(bindparam("ids", expanding=True)), alerts.c.active_key.is_not(None))
+    .order_by(alerts.c.active_key)
+    .with_for_update()  # locked in key order: writers queue instead of deadlocking
+)
+_INSERT_IGNORING_CONFLICTS: dict[str, ReturningInsert[Any]] = {
+    "sqlite": sqlite.insert(alerts)
+    .on_conflict_do_nothing(index_elements=["active_key"])
+    .returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint),
+    "mysql": mysql.insert(alerts).prefix_with("IGNORE").returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint),
+}
+
+
 def _prefixed(rows: Sequence[Row]) -> list[Row]:
     return [{f"_{name}": value for name, value in row.items()} for row in rows]
 
@@ -115,48 +149,22 @@ class GenericBulk:
         self._conn = conn
 
     async def latest(self, tenant: str, fingerprints: Sequence[str]) -> list[Occurrence]:
-        columns = (
-            alerts.c.fingerprint, alerts.c.id, alerts.c.status, func.coalesce(alerts.c.sent_severity, alerts.c.severity)
-        )  # fmt: skip
-        keys = [IncomingAlert.key_of(tenant, f) for f in fingerprints]
-        open_rows = list(await self._conn.execute(select(*columns).where(alerts.c.active_key.in_(keys))))
-        locked = set(await self._lock_open([row[1] for row in open_rows])) if open_rows else set()
-        found = [Occurrence(*row, True, row[1] in locked) for row in open_rows]
-        rest = set(fingerprints).difference(o.fingerprint for o in found)
-        if rest:
-            newest = (
-                select(func.max(alerts.c.id).label("id"))
-                .where(alerts.c.tenant == tenant, alerts.c.fingerprint.in_(rest))
-                .group_by(alerts.c.fingerprint)
-                .subquery()
-            )
-            query = select(*columns).join(newest, alerts.c.id == newest.c.id)
-            found.extend(Occurrence(*row, False, False) for row in await self._conn.execute(query))
-        return found
-
-    async def _lock_open(self, ids: Sequence[int]) -> list[int]:
-        query = (
-            select(alerts.c.id)
-            .where(alerts.c.id.in_(ids), alerts.c.active_key.is_not(None))
-            .order_by(alerts.c.active_key)
-        )
-        if self._conn.dialect.name != "sqlite":  # SQLite's write transaction holds the database lock
-            query = query.with_for_update()  # locked in key order: writers queue instead of deadlocking
-        return list((await self._conn.execute(query)).scalars())
-
-    def _insert_ignoring_conflicts(self) -> Insert:
+        rows = list(await self._conn.execute(_LATEST, {"tenant": tenant, "fingerprints": list(fingerprints)}))
+        open_ids = [row[1] for row in rows if row[4]]
         if self._conn.dialect.name == "sqlite":
-            return sqlite.insert(alerts).on_conflict_do_nothing(index_elements=["active_key"])
-        if self._conn.dialect.name == "mysql":
-            return mysql.insert(alerts).prefix_with("IGNORE")
-        raise RuntimeError(f"unsupported database {self._conn.dialect.name}")
+            locked = set(open_ids)  # the write transaction holds SQLite's database lock: nothing changes under it
+        elif open_ids:
+            locked = set((await self._conn.execute(_LOCK_OPEN, {"ids": open_ids})).scalars())
+        else:
+            locked = set()
+        return [Occurrence(f, i, status, sev, bool(is_open), i in locked) for f, i, status, sev, is_open in rows]
 
     async def write(
         self, creations: Sequence[Row], refreshes: Sequence[Row], events: Sequence[Row]
     ) -> list[tuple[int, str, str]]:
         inserted: list[tuple[int, str, str]] = []
         if creations:
-            statement = self._insert_ignoring_conflicts().returning(alerts.c.id, alerts.c.tenant, alerts.c.fingerprint)
+            statement = _INSERT_IGNORING_CONFLICTS[self._conn.dialect.name]
             inserted = [tuple(row) for row in await self._conn.execute(statement, list(creations))]
         if refreshes:
             await self._conn.execute(_REFRESH, _prefixed(refreshes))

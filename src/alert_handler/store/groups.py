@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Insert, and_, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.schema import Table
 
 from alert_handler.store.locking import claim
@@ -16,10 +18,27 @@ from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import groups_table as groups
 from alert_handler.store.tables import members_table as members
 
+_WAKE_IDLE = (
+    update(groups)
+    .where(groups.c.id == bindparam("_id"), groups.c.next_flush_at.is_(None))
+    .values(next_flush_at=bindparam("_at"))
+)
+_RECORD_FLUSH = (
+    update(groups)
+    .where(groups.c.id == bindparam("_id"))
+    .values(
+        next_flush_at=bindparam("_next"),
+        notified_firing=bindparam("_firing", type_=groups.c.notified_firing.type),
+        notified_resolved=bindparam("_resolved", type_=groups.c.notified_resolved.type),
+        notified_at=bindparam("_at", type_=groups.c.notified_at.type),
+        updated_at=bindparam("_now", type_=groups.c.updated_at.type),
+    )
+)
 
-def insert_ignoring_conflicts(conn: AsyncConnection, table: Table) -> Insert:
+
+@functools.cache  # one statement per table and database: SQLAlchemy reuses its compiled form
+def insert_ignoring_conflicts(dialect: str, table: Table) -> Insert:
     """INSERT that skips rows colliding with a unique key (another worker made them first)."""
-    dialect = conn.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
@@ -36,9 +55,7 @@ async def ensure(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> tuple
     if not rows:
         return {}, set()
     ordered = sorted(rows, key=lambda r: r["group_key"])
-    made = await conn.execute(
-        insert_ignoring_conflicts(conn, groups).returning(groups.c.group_key, groups.c.id), ordered
-    )
+    made = await conn.execute(_ensure_statement(conn.dialect.name), ordered)
     ids = {key: id_ for key, id_ in made}
     existing: set[int] = set()
     rest = [r["group_key"] for r in ordered if r["group_key"] not in ids]
@@ -50,10 +67,15 @@ async def ensure(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> tuple
     return ids, existing
 
 
+@functools.cache
+def _ensure_statement(dialect: str) -> ReturningInsert[Any]:
+    return insert_ignoring_conflicts(dialect, groups).returning(groups.c.group_key, groups.c.id)
+
+
 async def add_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]], now: datetime) -> None:
     rows = [{"group_id": g, "alert_id": a, "added_at": now} for g, a in sorted(set(pairs))]
     if rows:
-        await conn.execute(insert_ignoring_conflicts(conn, members), rows)
+        await conn.execute(insert_ignoring_conflicts(conn.dialect.name, members), rows)
 
 
 async def wake_idle(conn: AsyncConnection, first_flush: dict[int, datetime]) -> None:
@@ -64,12 +86,7 @@ async def wake_idle(conn: AsyncConnection, first_flush: dict[int, datetime]) -> 
     re-checks, so no member is left in an idle group."""
     if not first_flush:
         return
-    statement = (
-        update(groups)
-        .where(groups.c.id == bindparam("_id"), groups.c.next_flush_at.is_(None))
-        .values(next_flush_at=bindparam("_at"))
-    )
-    await conn.execute(statement, [{"_id": g, "_at": at} for g, at in sorted(first_flush.items())])
+    await conn.execute(_WAKE_IDLE, [{"_id": g, "_at": at} for g, at in sorted(first_flush.items())])
 
 
 async def claim_due(
@@ -105,18 +122,7 @@ async def record_flush(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     """Per group: next_flush_at, and (when it was told something) the notification log entry."""
     if not rows:
         return
-    statement = (
-        update(groups)
-        .where(groups.c.id == bindparam("_id"))
-        .values(
-            next_flush_at=bindparam("_next"),
-            notified_firing=bindparam("_firing", type_=groups.c.notified_firing.type),
-            notified_resolved=bindparam("_resolved", type_=groups.c.notified_resolved.type),
-            notified_at=bindparam("_at", type_=groups.c.notified_at.type),
-            updated_at=bindparam("_now", type_=groups.c.updated_at.type),
-        )
-    )
-    await conn.execute(statement, list(rows))
+    await conn.execute(_RECORD_FLUSH, list(rows))
 
 
 async def groups_of_alert(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ lease (its sender died: `next_attempt_at` holds the lease's end while it is `sen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningInsert
 
 from alert_handler.store.groups import insert_ignoring_conflicts
 from alert_handler.store.locking import claim
@@ -41,9 +43,13 @@ async def add(
             "next_attempt_at": leased_until, "lease_until": leased_until,
         }  # fmt: skip
         rows = [{**r, **lease} for r in rows]
-    statement = insert_ignoring_conflicts(conn, notifications).returning(*notifications.c)
-    made = await conn.execute(statement, sorted(rows, key=lambda r: r["dedup_key"]))
+    made = await conn.execute(_add_statement(conn.dialect.name), sorted(rows, key=lambda r: r["dedup_key"]))
     return [dict(r._mapping) for r in made]
+
+
+@functools.cache
+def _add_statement(dialect: str) -> ReturningInsert[Any]:
+    return insert_ignoring_conflicts(dialect, notifications).returning(*notifications.c)
 
 
 def new_row(
@@ -109,23 +115,25 @@ async def claim_due(
     return rows
 
 
+_FINISH = (
+    update(notifications)
+    .where(notifications.c.id == bindparam("_id"))
+    .values(
+        status=bindparam("_status"),
+        next_attempt_at=bindparam("_next", type_=notifications.c.next_attempt_at.type),
+        lease_until=None,
+        last_error=bindparam("_error"),
+        sent_at=bindparam("_sent_at", type_=notifications.c.sent_at.type),
+        sent_as=bindparam("_sent_as"),
+    )
+)
+
+
 async def finish(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
     """Record each attempt: keys _id, _status, _next (retry time or None), _error, _sent_at."""
     if not outcomes:
         return
-    statement = (
-        update(notifications)
-        .where(notifications.c.id == bindparam("_id"))
-        .values(
-            status=bindparam("_status"),
-            next_attempt_at=bindparam("_next", type_=notifications.c.next_attempt_at.type),
-            lease_until=None,
-            last_error=bindparam("_error"),
-            sent_at=bindparam("_sent_at", type_=notifications.c.sent_at.type),
-            sent_as=bindparam("_sent_as"),
-        )
-    )
-    await conn.execute(statement, [{"_sent_as": None, **o} for o in outcomes])
+    await conn.execute(_FINISH, [{"_sent_as": None, **o} for o in outcomes])
 
 
 async def postpone(conn: AsyncConnection, until: Sequence[tuple[int, datetime]]) -> None:

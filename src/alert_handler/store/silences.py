@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -126,11 +126,17 @@ def sort_silences(found: list[Silence], now: datetime) -> list[Silence]:
     return sorted(found, key=key)
 
 
+_IN_FORCE = (
+    select(silences)
+    .where(silences.c.tenant == bindparam("tenant"), silences.c.ends_at >= bindparam("now"))
+    .order_by(silences.c.id)
+)
+
+
 async def in_force(conn: AsyncConnection, tenant: str, now: datetime) -> list[Silence]:
     """The tenant's silences not expired at `now` (active or pending), in one query on the
     (tenant, ends_at) index. Muting asks each one `is_active(now)` / `matches(labels)`."""
-    query = select(silences).where(silences.c.tenant == tenant, silences.c.ends_at >= now)
-    return [from_row(r._mapping) for r in await conn.execute(query.order_by(silences.c.id))]
+    return [from_row(r._mapping) for r in await conn.execute(_IN_FORCE, {"tenant": tenant, "now": now})]
 
 
 async def update(conn: AsyncConnection, tenant: str, old: Silence, new: Silence, now: datetime) -> Silence:

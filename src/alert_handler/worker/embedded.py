@@ -72,8 +72,8 @@ class EmbeddedWorker:
                         task = asyncio.create_task(self._send(claimed))
                         self._senders.add(task)
                         task.add_done_callback(self._senders.discard)
-                    if not report.processed:
-                        break
+                    if report.processed < self._pipeline.limits.batch:
+                        break  # all that was owed; what commits meanwhile wakes the loop again
             except Exception as exc:
                 logger.opt(exception=exc).error("processing failed; retrying in {}s", _ERROR_PAUSE)
                 await asyncio.sleep(_ERROR_PAUSE)
