@@ -24,6 +24,15 @@ from alert_handler.settings import Settings, get_settings
 _T = TypeVar("_T")
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop, as the API runs on (it comes with uvicorn[standard] wherever it builds)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 @dataclass(slots=True)
 class WorkerContext:
     loop: asyncio.AbstractEventLoop
@@ -36,7 +45,7 @@ class WorkerContext:
     @classmethod
     def create(cls) -> WorkerContext:
         settings = get_settings()
-        loop = asyncio.new_event_loop()
+        loop = _new_event_loop()
         engine = create_engine(settings.database_url, pool_size=4)
         live = LiveConfig(
             resolve_config_file(settings.config_file), clock=utcnow, env_receivers=env_receivers(settings)
