@@ -23,12 +23,15 @@ class CeleryDispatch:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._pending: list[int] = []
+        self._commits = 0  # commits whose ids wait in _pending
+        self._together = False
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._broker_down = False
 
     def wake(self, alert_ids: Sequence[int] = ()) -> None:
         self._pending.extend(alert_ids)
+        self._commits += 1
         self._ready.set()
 
     async def start(self) -> None:
@@ -46,9 +49,13 @@ class CeleryDispatch:
     async def _publish_loop(self) -> None:
         while True:
             await self._ready.wait()
-            await asyncio.sleep(_LINGER)  # ids of commits just behind this one go in the same task
+            if self._together:
+                # Commits come close together: the ids of those just behind go in the same task.
+                # One at a time, a commit's ids go at once (the wait would only delay them).
+                await asyncio.sleep(_LINGER)
             self._ready.clear()
             ids, self._pending = self._pending, []
+            self._together, self._commits = self._commits > 1, 0
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 try:
