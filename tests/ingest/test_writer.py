@@ -71,11 +71,10 @@ async def test_without_linger_a_lone_request_is_committed_at_once(engine: AsyncE
     assert commits(metrics) == 3
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # pg_terminate_backend
 async def test_a_pooled_connection_the_server_closed_is_dropped_and_the_commit_retried(
     backend: str, engine: AsyncEngine
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("terminating a server connection is PostgreSQL's pg_terminate_backend")
     metrics = Metrics()
     writer = IngestWriter(engine, metrics)
     await writer.start()
