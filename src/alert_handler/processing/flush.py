@@ -56,7 +56,7 @@ async def flush(
     created: Mapping[int, tuple[dict[str, Any], list[dict[str, Any]]]] | None = None,
 ) -> Claimed:
     """Flush the due groups (all, or those in `ids`). The notifications made come back leased to
-    the caller, with their alerts, to send once the transaction commits. `made`: groups the
+    the caller, with their alerts, to send once the transaction commits. `created`: groups the
     caller's transaction created, with their members, as `Processed.made_groups` has them."""
     created = created or {}
     stored = None if ids is None else [i for i in ids if i not in created]

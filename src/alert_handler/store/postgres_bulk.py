@@ -3,7 +3,8 @@
 The rows travel as one JSON document (`json_to_recordset`): orjson writes it far faster than
 the driver encodes thousands of array elements, PostgreSQL reads it in C, and the SQL text
 never depends on the batch size, so each statement is prepared once per connection. The
-statements run on the driver connection of the caller's SQLAlchemy transaction.
+statements run on the driver connection, in the ingest writer's own transaction (`transaction`)
+or in a caller's SQLAlchemy transaction (`PostgresBulk.over`).
 """
 
 from __future__ import annotations
