@@ -75,7 +75,14 @@ def _ensure_statement(dialect: str) -> ReturningInsert[Any]:
 async def add_members(conn: AsyncConnection, pairs: Iterable[tuple[int, int]], now: datetime) -> None:
     rows = [{"group_id": g, "alert_id": a, "added_at": now} for g, a in sorted(set(pairs))]
     if rows:
-        await conn.execute(insert_ignoring_conflicts(conn.dialect.name, members), rows)
+        await conn.execute(_add_members_statement(conn.dialect.name), rows)
+
+
+@functools.cache
+def _add_members_statement(dialect: str) -> ReturningInsert[Any]:
+    # RETURNING, though nothing reads it: with it SQLAlchemy sends many rows per statement (its
+    # "insertmanyvalues"), where without it an ON CONFLICT insert is executed once per row.
+    return insert_ignoring_conflicts(dialect, members).returning(members.c.alert_id)
 
 
 async def wake_idle(conn: AsyncConnection, first_flush: dict[int, datetime]) -> None:
