@@ -12,6 +12,7 @@ from typing import Any
 from loguru import logger
 
 from alert_handler.processing.run import TickState, run_once, tick
+from alert_handler.store import pending
 from alert_handler.worker.app import PROCESS_TASK, TICK_TASK, celery_app
 from alert_handler.worker.context import WorkerContext
 
@@ -32,9 +33,13 @@ def process_alerts(alert_ids: list[int]) -> int:
 
     The ids say which commit sent the task; the task takes every alert owed (oldest first, up to
     PROCESSING_BATCH, skipping those another worker holds), so under load one task does the work of
-    many commits and the tasks behind it find little left: the batch grows with the backlog."""
+    many commits and the tasks behind it find little left: the batch grows with the backlog.
+    A task whose alerts an earlier one took ends after one read (their own tasks, or the
+    sweep, see to any other alerts still owed)."""
 
     async def work(ctx: WorkerContext) -> int:
+        if not await pending.any_owed(ctx.pipeline.engine, alert_ids):
+            return 0
         await ctx.refresh_config()
         report = await run_once(ctx.pipeline)
         return report.processed
