@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, select, update
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alert_handler.domain.alert import EventKind, Status
@@ -28,6 +28,7 @@ from alert_handler.routing.tree import RouteMatch
 from alert_handler.routing.view import AlertView
 from alert_handler.store import groups as group_store
 from alert_handler.store.locking import claim_on
+from alert_handler.store.rows_update import RowsUpdate
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import events_table as events
 
@@ -201,13 +202,7 @@ _COLUMN_OF = {
     "_tags": "tags", "_owner": "owner", "_team": "team", "_policy": "escalation_policy", "_step": "escalation_step",
     "_due": "escalation_due_at",
 }  # fmt: skip
-_STORE_DECISION = (
-    update(alerts)
-    .where(alerts.c.id == bindparam("_id"))
-    .values(
-        pending_since=None, **{column: bindparam(p, type_=alerts.c[column].type) for p, column in _COLUMN_OF.items()}
-    )
-)
+_STORE_DECISION = RowsUpdate(alerts, _COLUMN_OF, {"pending_since": None})
 
 
 async def _write_results(
@@ -245,7 +240,7 @@ async def _write_results(
             values["_due"] = None
         updates.append(values)
         new_events += _events(row, d, now)
-    await conn.execute(_STORE_DECISION, updates)
+    await _STORE_DECISION.execute(conn, updates)
     if new_events:
         await conn.execute(events.insert(), new_events)
     return {

@@ -14,6 +14,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.schema import Table
 
 from alert_handler.store.locking import claim
+from alert_handler.store.rows_update import RowsUpdate
 from alert_handler.store.tables import alerts_table as alerts
 from alert_handler.store.tables import groups_table as groups
 from alert_handler.store.tables import members_table as members
@@ -23,17 +24,11 @@ _WAKE_IDLE = (
     .where(groups.c.id == bindparam("_id"), groups.c.next_flush_at.is_(None))
     .values(next_flush_at=bindparam("_at"))
 )
-_RECORD_FLUSH = (
-    update(groups)
-    .where(groups.c.id == bindparam("_id"))
-    .values(
-        next_flush_at=bindparam("_next"),
-        notified_firing=bindparam("_firing", type_=groups.c.notified_firing.type),
-        notified_resolved=bindparam("_resolved", type_=groups.c.notified_resolved.type),
-        notified_at=bindparam("_at", type_=groups.c.notified_at.type),
-        updated_at=bindparam("_now", type_=groups.c.updated_at.type),
-    )
-)
+_RECORD_FLUSH = RowsUpdate(
+    groups,
+    {"_next": "next_flush_at", "_firing": "notified_firing", "_resolved": "notified_resolved", "_at": "notified_at",
+     "_now": "updated_at"},
+)  # fmt: skip
 
 
 @functools.cache  # one statement per table and database: SQLAlchemy reuses its compiled form
@@ -129,7 +124,7 @@ async def record_flush(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     """Per group: next_flush_at, and (when it was told something) the notification log entry."""
     if not rows:
         return
-    await conn.execute(_RECORD_FLUSH, list(rows))
+    await _RECORD_FLUSH.execute(conn, rows)
 
 
 async def groups_of_alert(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:

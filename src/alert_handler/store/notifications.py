@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from alert_handler.store.groups import insert_ignoring_conflicts
 from alert_handler.store.locking import claim
+from alert_handler.store.rows_update import RowsUpdate
 from alert_handler.store.tables import notifications_table as notifications
 
 
@@ -115,25 +116,19 @@ async def claim_due(
     return rows
 
 
-_FINISH = (
-    update(notifications)
-    .where(notifications.c.id == bindparam("_id"))
-    .values(
-        status=bindparam("_status"),
-        next_attempt_at=bindparam("_next", type_=notifications.c.next_attempt_at.type),
-        lease_until=None,
-        last_error=bindparam("_error"),
-        sent_at=bindparam("_sent_at", type_=notifications.c.sent_at.type),
-        sent_as=bindparam("_sent_as"),
-    )
-)
+_FINISH = RowsUpdate(
+    notifications,
+    {"_status": "status", "_next": "next_attempt_at", "_error": "last_error", "_sent_at": "sent_at",
+     "_sent_as": "sent_as"},
+    {"lease_until": None},
+)  # fmt: skip
 
 
 async def finish(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
     """Record each attempt: keys _id, _status, _next (retry time or None), _error, _sent_at."""
     if not outcomes:
         return
-    await conn.execute(_FINISH, [{"_sent_as": None, **o} for o in outcomes])
+    await _FINISH.execute(conn, [{"_sent_as": None, **o} for o in outcomes])
 
 
 async def postpone(conn: AsyncConnection, until: Sequence[tuple[int, datetime]]) -> None:
