@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import socket
 import time
+import urllib.parse
 
+import httpx
 import pytest
 
 from alert_handler.channels import http
@@ -104,3 +107,46 @@ async def test_one_client_serves_many_requests_at_once() -> None:
             answers = await asyncio.gather(*(client.post(f"{sink.url}/hook", json={"n": i}) for i in range(100)))
     assert [a.status_code for a in answers] == [200] * 100
     assert sorted(r.json()["n"] for r in sink.received) == list(range(100))
+
+
+async def test_a_channels_request_goes_straight_to_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `exchange` sends what channels send (content, a form, headers, basic auth) without httpx's
+    # request machinery, which cost half of a webhook send's CPU.
+    async def not_through_httpx(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the request went through httpx's client")
+
+    with http_sink() as sink:
+        async with http.client(5) as client:
+            monkeypatch.setattr(client, "request", not_through_httpx)
+            posted = await http.exchange(
+                client, "POST", f"{sink.url}/hook?sig=a%2Bb", content=b'{"x": 1}',
+                headers={"Content-Type": "application/json", "User-Agent": "alert-handler-test"},
+            )  # fmt: skip
+            form = await http.exchange(client, "POST", f"{sink.url}/sms", data={"To": "+861", "Body": "磁盘 满"},
+                                       auth=("AC1", "s3cret"))  # fmt: skip
+    assert isinstance(posted, httpx.Response) and posted.status_code == 200 and posted.text == "ok"
+    assert isinstance(form, httpx.Response) and form.status_code == 200
+    first, second = sink.received
+    assert first.path == "/hook?sig=a%2Bb" and first.json() == {"x": 1}
+    assert first.headers["content-type"] == "application/json" and first.headers["user-agent"] == "alert-handler-test"
+    assert second.headers["authorization"] == "Basic " + base64.b64encode(b"AC1:s3cret").decode()
+    assert second.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert urllib.parse.parse_qs(second.body.decode()) == {"To": ["+861"], "Body": ["磁盘 满"]}
+
+
+async def test_a_compressed_answer_to_a_channels_request_is_read_decoded() -> None:
+    class Gzipped(QuietHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            payload = gzip.compress(b'{"errcode": 310000, "errmsg": "keywords not in content"}')
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    with loopback(Gzipped) as url:
+        async with http.client(5) as client:
+            answer = await http.exchange(client, "POST", url, content=b"{}")
+    assert isinstance(answer, httpx.Response)
+    assert http.json_body(answer) == {"errcode": 310000, "errmsg": "keywords not in content"}
