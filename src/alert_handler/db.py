@@ -38,21 +38,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(
-    database_url: str, *, pool_size: int = 10, echo: bool = False, custom_plans: bool = True
-) -> AsyncEngine:
-    """`custom_plans=False` lets PostgreSQL reuse a generic plan for a statement it has planned
-    five times (its default): for the processing statements of a Celery worker, whose planning
-    cost more of the server's time than their execution."""
+def create_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     url = async_url(database_url)
     kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if url.get_backend_name() != "sqlite":
         # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as
         # an invalidated-connection error, which the callers retry on a fresh connection.
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-    if url.get_backend_name() == "postgresql" and custom_plans:
-        # Plan each ingest statement for the arrays it gets (generic plans made a commit of 10
-        # alerts 50 % slower), and each list query for its filters.
+    if url.get_backend_name() == "postgresql":
+        # Plan each ingest statement for the arrays it gets: a generic plan made while the table
+        # was small (a sequential scan) would otherwise stay in use as it grows.
         kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     if url.get_backend_name() == "mysql":
         # As PostgreSQL does by default: each statement sees what others committed, which the

@@ -46,9 +46,7 @@ class WorkerContext:
     def create(cls) -> WorkerContext:
         settings = get_settings()
         loop = _new_event_loop()
-        # Processing statements only (no ingest, no list queries): generic plans, measured per
-        # alert at one alert per task: 2.9 -> 2.1 ms of PostgreSQL's CPU, with a million alerts stored.
-        engine = create_engine(settings.database_url, pool_size=4, custom_plans=False)
+        engine = create_engine(settings.database_url, pool_size=4)
         live = LiveConfig(
             resolve_config_file(settings.config_file), clock=utcnow, env_receivers=env_receivers(settings)
         )
