@@ -57,6 +57,7 @@ PG_DB="${PG_DB:-ah_e2e}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 REDIS_DB="${REDIS_DB:-13}"            # FLUSHDB'd before every Celery run
 CELERY_WORKERS="${CELERY_WORKERS:-2}"
+CELERY_POOL="${CELERY_POOL:-prefork}"     # prefork (one child each, --concurrency 1) or solo
 CELERY_LOGLEVEL="${CELERY_LOGLEVEL:-WARNING}"  # INFO logs two lines per task
 TICK="${SCHEDULER_TICK_SECONDS:-1}"
 
@@ -234,7 +235,7 @@ run_celery() {  # round rate
   local i
   ah_start
   for i in $(seq 1 "$CELERY_WORKERS"); do
-    start_proc "worker$i" "$WORKER_CPUS" "$RUN/worker$i.log" "$CELERY" -A alert_handler.worker worker --pool prefork \
+    start_proc "worker$i" "$WORKER_CPUS" "$RUN/worker$i.log" "$CELERY" -A alert_handler.worker worker --pool "$CELERY_POOL" \
       --concurrency 1 -n "e2e$i@%h" --loglevel "$CELERY_LOGLEVEL" --without-gossip --without-mingle --without-heartbeat
   done
   start_proc beat "$WORKER_CPUS" "$RUN/beat.log" "$CELERY" -A alert_handler.worker beat --loglevel "$CELERY_LOGLEVEL" \
