@@ -18,6 +18,10 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.types import JSON
 
 KEY = "_id"
+# A single row goes as a plain UPDATE: planning the join costs more than it saves (measured,
+# one alert per processing run: 0.5 ms more of PostgreSQL's CPU for its three updates); at four
+# rows per run the join already cost the client less and the server about the same.
+SET_WISE_FROM = 2
 
 
 class RowsUpdate:
@@ -33,7 +37,7 @@ class RowsUpdate:
         """Update every row (a mapping with `_id` and each parameter); ids must not repeat."""
         if not rows:
             return
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and len(rows) >= SET_WISE_FROM:
             await conn.execute(self._set_wise, {"rows": list(rows)})
         else:
             await conn.execute(self._each, list(rows))
