@@ -18,12 +18,14 @@ class SlowBroker:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.tasks: list[list[int]] = []
+        self.shown: list[str] = []
         self.lock = threading.Lock()
 
-    def __call__(self, *, args: list[list[int]], **_options: Any) -> None:
+    def __call__(self, *, args: list[list[int]], **options: Any) -> None:
         time.sleep(self.seconds)
         with self.lock:
             self.tasks.append(args[0])
+            self.shown.append(options["argsrepr"])
 
 
 async def _running(broker: SlowBroker) -> CeleryDispatch:
@@ -65,3 +67,16 @@ async def test_commits_arriving_while_a_task_is_published_go_out_together() -> N
     finally:
         await sender.stop()
     assert broker.tasks == [[1], [2, 3, 4, 5]]
+
+
+async def test_a_tasks_ids_are_shown_short_to_monitoring() -> None:
+    broker = SlowBroker(0.0)
+    sender = await _running(broker)
+    try:
+        sender.wake([1, 2, 3])
+        await _until(lambda: len(broker.tasks) == 1)
+        sender.wake(list(range(10, 30)))
+        await _until(lambda: len(broker.tasks) == 2)
+    finally:
+        await sender.stop()
+    assert broker.shown == ["[[1, 2, 3]]", "[[10, …, 29]] (20 alerts)"]

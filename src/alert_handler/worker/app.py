@@ -8,17 +8,23 @@ sends every SCHEDULER_TICK_SECONDS, does whatever is owed.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from celery import Celery
 from kombu import Queue
 
 from alert_handler.settings import Settings, get_settings
+from alert_handler.worker import redis_transport
 
 PROCESS_TASK = "alert_handler.process_alerts"
 TICK_TASK = "alert_handler.tick"
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("alert_handler", broker=settings.broker_url or settings.redis_url or None)
+    broker = settings.broker_url or settings.redis_url or None
+    app = Celery("alert_handler", broker=broker)
+    if broker is not None and urlsplit(broker).scheme == "redis":
+        app.conf.broker_transport = redis_transport.TRANSPORT  # one redis-py client per channel
     app.conf.update(
         task_ignore_result=True,
         task_default_queue=settings.broker_queue,
