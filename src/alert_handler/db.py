@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from alert_handler import sqlite_inline
+from alert_handler.sqlite_checkpoint import SAFETY_NET_PAGES
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "mysql": "mysql+aiomysql"}
 _BACKEND_ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
@@ -74,7 +75,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         # A short busy timeout: statements run on the event loop (sqlite_inline.py), and only
         # another process (a CLI command) can hold the write lock.
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=2000"):
+        # Checkpoints run off the event loop (sqlite_checkpoint.py); this limit is only its safety net.
+        pragmas = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=2000",
+                   f"wal_autocheckpoint={SAFETY_NET_PAGES}")  # fmt: skip
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

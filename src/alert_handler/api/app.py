@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from sqlalchemy.exc import SQLAlchemyError
 
-from alert_handler import __version__
+from alert_handler import __version__, sqlite_checkpoint
 from alert_handler.api import config_reload
 from alert_handler.api.answers import error_answer
 from alert_handler.api.auth import KeyCache
@@ -93,7 +93,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
         )
         logger.info("alert-handler {} ready on {} ({})", __version__, engine.dialect.name, engine.url.database)
         try:
-            async with config_reload.kept_current(live, engine, settings.config_refresh_seconds):
+            async with (
+                config_reload.kept_current(live, engine, settings.config_refresh_seconds),
+                sqlite_checkpoint.checkpointing(engine),
+            ):
                 yield
         finally:
             await writer.stop()
