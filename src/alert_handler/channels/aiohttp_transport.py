@@ -43,11 +43,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        answer = await self.send(
+        return await self.send(
             request.method, str(request.url), headers=list(request.headers.multi_items()), body=body or None,
             timeout=httpx.Timeout(None, **request.extensions.get("timeout", {})), request=request,
         )  # fmt: skip
-        return answer
 
     async def send(
         self,

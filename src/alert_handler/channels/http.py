@@ -34,7 +34,7 @@ class Client(httpx.AsyncClient):
     def __init__(self, timeout_seconds: float) -> None:
         self.transport = AiohttpTransport(max_connections=32)
         super().__init__(timeout=timeout_seconds, transport=self.transport)
-        self._default_headers = [(k, v) for k, v in self.headers.multi_items()]
+        self._default_headers = list(self.headers.multi_items())
 
     async def direct(
         self,
