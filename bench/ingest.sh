@@ -3,6 +3,7 @@
 #
 #   bench/ingest.sh                 # 3 rounds, every system and shape
 #   ROUNDS=1 SYSTEMS="postgresql" SHAPES="64" bench/ingest.sh
+#   SYSTEMS="alertmanager floor postgresql" SHAPES="64" bench/ingest.sh   # with the floor app
 #
 # Fair set-up of ../shared/bench: the server under test (and its database) pinned to CPU 0,
 # the load generator to CPU 1, a fresh server and database per run, 10 % duplicates,
@@ -47,6 +48,20 @@ run_alertmanager() {  # batch
   "$SHARED/stop.sh" "$RUN/am" >/dev/null
 }
 
+run_floor() {  # batch: bench/floor_app.py, the plain FastAPI + asyncpg app (what durable ingest can reach here)
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ah_floor WITH (FORCE)" -c "CREATE DATABASE ah_floor" >/dev/null
+  pin_postgres 0
+  if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
+  DATABASE_URL="${PG_ADMIN%/*}/ah_floor" taskset -c 0 "$ROOT/.venv/bin/python" "$HERE/floor_app.py" --port "$PORT" \
+    >"$RUN/floor.log" 2>&1 &
+  echo $! >"$RUN/ah.pid"
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  loadgen generic "http://127.0.0.1:$PORT" "$(cat "$RUN/ah.pid")" "$1" "floor (FastAPI + asyncpg) b=$1" \
+    --db-pid "$(pgrep -o -x postgres || pgrep -o -f bin/postgres)"
+  kill "$(cat "$RUN/ah.pid")"; wait "$(cat "$RUN/ah.pid")" 2>/dev/null || true; rm -f "$RUN/ah.pid"
+  pin_postgres "0-$(($(nproc) - 1))"
+}
+
 run_alert_handler() {  # backend batch
   local backend=$1 batch=$2 url
   if [ "$backend" = sqlite ]; then
@@ -75,7 +90,11 @@ for round in $(seq 1 "$ROUNDS"); do
   for batch in $SHAPES; do
     for system in $SYSTEMS; do
       echo "round $round, $system, $batch alert(s) per request"
-      if [ "$system" = alertmanager ]; then run_alertmanager "$batch"; else run_alert_handler "$system" "$batch"; fi
+      case "$system" in
+        alertmanager) run_alertmanager "$batch" ;;
+        floor) run_floor "$batch" ;;
+        *) run_alert_handler "$system" "$batch" ;;
+      esac
     done
   done
 done

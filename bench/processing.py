@@ -2,9 +2,11 @@
 """CPU per alert of one processing run (`run_once`) at a given batch size, on PostgreSQL, with
 real webhook sends: the client's CPU (this process) and the PostgreSQL server's (all its
 processes), per alert. In-process, so one change can be measured without a whole e2e run.
+With DATABASE=sqlite, on a fresh SQLite file instead (the embedded default; no server CPU).
 
     .venv/bin/python bench/processing.py 1 10 100        # batch sizes (default 1 10 100)
     ROUNDS=20 .venv/bin/python bench/processing.py 100   # runs per size (default: 500 alerts' worth)
+    DATABASE=sqlite .venv/bin/python bench/processing.py 1
 
 Every alert is its own group and gets its own notification (bench/e2e-config.yaml), sent to
 ../shared/bench's sink.py on 127.0.0.1:9099 (started here when nothing listens there). The
@@ -19,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +30,7 @@ SHARED = Path(os.environ.get("SHARED_BENCH", HERE.parent.parent / "shared" / "be
 VENVS = Path(os.environ.get("BENCH_VENVS", Path.home() / ".cache" / "alert-handler-bench"))
 PG_ADMIN = os.environ.get("PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = "ah_processing"
+SQLITE = os.environ.get("DATABASE", "postgresql") == "sqlite"
 SINK_PORT = 9099
 ROUNDS = int(os.environ.get("ROUNDS", "0"))  # runs per batch size; 0: enough for 500 alerts (10 at least)
 
@@ -63,6 +67,12 @@ def _start_sink() -> subprocess.Popen[bytes] | None:
 
 
 def _fresh_database() -> str:
+    if SQLITE:
+        path = Path(tempfile.mkdtemp(prefix="ah-processing-")) / "processing.db"
+        url = f"sqlite:///{path}"
+        cli = Path(sys.executable).parent / "alert-handler"
+        subprocess.run([str(cli), "migrate"], check=True, capture_output=True, env={**os.environ, "DATABASE_URL": url})
+        return url
     admin = PG_ADMIN.rsplit("/", 1)[0]
     for sql in (f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}"):
         subprocess.run(["psql", PG_ADMIN, "-qc", sql], check=True, capture_output=True)
@@ -114,21 +124,25 @@ def _measure(sizes: list[int]) -> None:
         for _ in range(2):  # warm: statements prepared, channel and pools made
             await ingest(size)
             await run_once(context.pipeline)
-        client = server = wall = 0.0
+        client = system = server = wall = 0.0
         rounds = ROUNDS or max(10, 500 // size)
         for _ in range(rounds):
             await ingest(size)
-            ticks, cpu, started = _pg_server_ticks(), time.process_time(), time.perf_counter()
+            ticks, cpu, started = _pg_server_ticks(), os.times(), time.perf_counter()
             report = await run_once(context.pipeline)
-            client += time.process_time() - cpu
+            done = os.times()
+            client += done.user + done.system - cpu.user - cpu.system
+            system += done.system - cpu.system
             wall += time.perf_counter() - started
             server += (_pg_server_ticks() - ticks) / os.sysconf("SC_CLK_TCK")
             if report.processed != size or report.delivered.sent != size:
                 sys.exit(f"expected {size} processed and sent, got {report.processed} and {report.delivered}")
         alerts = size * rounds
+        database = "SQLite in-process" if SQLITE else f"PostgreSQL {server / alerts * 1e6:6.0f} us/alert"
         print(
-            f"batch {size:>4}: client CPU {client / alerts * 1e6:6.0f} us/alert, "
-            f"PostgreSQL {server / alerts * 1e6:6.0f} us/alert, {wall / rounds * 1e3:6.1f} ms per run ({rounds} runs)"
+            f"batch {size:>4}: client CPU {client / alerts * 1e6:6.0f} us/alert "
+            f"({system / alerts * 1e6:5.0f} in the kernel), {database}, "
+            f"{wall / rounds * 1e3:6.1f} ms per run ({rounds} runs)"
         )
 
     async def run_all() -> None:
