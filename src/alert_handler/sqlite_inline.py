@@ -48,6 +48,12 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    def begin(self, mode: str) -> None:
+        """`BEGIN <mode>` at once (SQLAlchemy's begin hook calls it: no statement round for it)."""
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        self._connection.execute(f"BEGIN {mode}")
+
     async def _connect(self) -> InlineConnection:
         if self._connection is None:
             self._connection = self._connector()
