@@ -73,6 +73,8 @@ run_alert_handler() {  # backend batch
   fi
   export DATABASE_URL="$url" LOG_LEVEL=WARNING
   "$AH" migrate >/dev/null 2>&1
+  # An experiment's change to the fresh schema (e.g. what an index costs): PostgreSQL only.
+  [ -z "${AFTER_MIGRATE_SQL:-}" ] || [ "$backend" = sqlite ] || psql "$url" -qc "$AFTER_MIGRATE_SQL" >/dev/null
   local key; key=$("$AH" create-api-key --name bench --scope ingest 2>/dev/null)
   if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
   taskset -c 0 "$AH" serve --port "$PORT" --no-migrate >"$RUN/ah.log" 2>&1 &
