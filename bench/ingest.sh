@@ -48,17 +48,32 @@ run_alertmanager() {  # batch
   "$SHARED/stop.sh" "$RUN/am" >/dev/null
 }
 
-run_floor() {  # batch: bench/floor_app.py, the plain FastAPI + asyncpg app (what durable ingest can reach here)
-  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ah_floor WITH (FORCE)" -c "CREATE DATABASE ah_floor" >/dev/null
-  pin_postgres 0
+fresh_pg_database() {  # name: dropped and made again on PG_ADMIN's server; prints its URL
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+  echo "${PG_ADMIN%/*}/$1"
+}
+
+postgres_pid() { pgrep -o -x postgres || pgrep -o -f bin/postgres; }
+
+start_server() {  # log command...: the server under test on CPU 0, answering /health on PORT
   if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
-  DATABASE_URL="${PG_ADMIN%/*}/ah_floor" taskset -c 0 "$ROOT/.venv/bin/python" "$HERE/floor_app.py" --port "$PORT" \
-    >"$RUN/floor.log" 2>&1 &
+  local log=$1; shift
+  taskset -c 0 "$@" >"$log" 2>&1 &
   echo $! >"$RUN/ah.pid"
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
-  loadgen generic "http://127.0.0.1:$PORT" "$(cat "$RUN/ah.pid")" "$1" "floor (FastAPI + asyncpg) b=$1" \
-    --db-pid "$(pgrep -o -x postgres || pgrep -o -f bin/postgres)"
+}
+
+stop_server() {
   kill "$(cat "$RUN/ah.pid")"; wait "$(cat "$RUN/ah.pid")" 2>/dev/null || true; rm -f "$RUN/ah.pid"
+}
+
+run_floor() {  # batch: bench/floor_app.py, the plain FastAPI + asyncpg app (what durable ingest can reach here)
+  local url; url=$(fresh_pg_database ah_floor)
+  pin_postgres 0
+  start_server "$RUN/floor.log" env DATABASE_URL="$url" "$ROOT/.venv/bin/python" "$HERE/floor_app.py" --port "$PORT"
+  loadgen generic "http://127.0.0.1:$PORT" "$(cat "$RUN/ah.pid")" "$1" "floor (FastAPI + asyncpg) b=$1" \
+    --db-pid "$(postgres_pid)"
+  stop_server
   pin_postgres "0-$(($(nproc) - 1))"
 }
 
@@ -67,8 +82,7 @@ run_alert_handler() {  # backend batch
   if [ "$backend" = sqlite ]; then
     rm -f "$RUN"/bench.db*; url="sqlite:///$RUN/bench.db"
   else
-    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ah_bench WITH (FORCE)" -c "CREATE DATABASE ah_bench" >/dev/null
-    url="${PG_ADMIN%/*}/ah_bench"
+    url=$(fresh_pg_database ah_bench)
     pin_postgres 0
   fi
   export DATABASE_URL="$url" LOG_LEVEL=WARNING
@@ -76,15 +90,12 @@ run_alert_handler() {  # backend batch
   # An experiment's change to the fresh schema (e.g. what an index costs): PostgreSQL only.
   [ -z "${AFTER_MIGRATE_SQL:-}" ] || [ "$backend" = sqlite ] || psql "$url" -qc "$AFTER_MIGRATE_SQL" >/dev/null
   local key; key=$("$AH" create-api-key --name bench --scope ingest 2>/dev/null)
-  if curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then echo "port $PORT is taken" >&2; exit 1; fi
-  taskset -c 0 "$AH" serve --port "$PORT" --no-migrate >"$RUN/ah.log" 2>&1 &
-  echo $! >"$RUN/ah.pid"
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  start_server "$RUN/ah.log" "$AH" serve --port "$PORT" --no-migrate
   local db=()
-  [ "$backend" = sqlite ] || db=(--db-pid "$(pgrep -o -x postgres || pgrep -o -f bin/postgres)")
+  [ "$backend" = sqlite ] || db=(--db-pid "$(postgres_pid)")
   loadgen generic "http://127.0.0.1:$PORT" "$(cat "$RUN/ah.pid")" "$batch" "alert-handler/$backend b=$batch" \
     --header "Authorization: Bearer $key" "${db[@]}"
-  kill "$(cat "$RUN/ah.pid")"; wait "$(cat "$RUN/ah.pid")" 2>/dev/null || true; rm -f "$RUN/ah.pid"
+  stop_server
   [ "$backend" = sqlite ] || pin_postgres "0-$(($(nproc) - 1))"
 }
 

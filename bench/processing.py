@@ -68,15 +68,11 @@ def _start_sink() -> subprocess.Popen[bytes] | None:
 
 def _fresh_database() -> str:
     if SQLITE:
-        path = Path(tempfile.mkdtemp(prefix="ah-processing-")) / "processing.db"
-        url = f"sqlite:///{path}"
-        cli = Path(sys.executable).parent / "alert-handler"
-        subprocess.run([str(cli), "migrate"], check=True, capture_output=True, env={**os.environ, "DATABASE_URL": url})
-        return url
-    admin = PG_ADMIN.rsplit("/", 1)[0]
-    for sql in (f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}"):
-        subprocess.run(["psql", PG_ADMIN, "-qc", sql], check=True, capture_output=True)
-    url = f"{admin}/{DATABASE}"
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='ah-processing-')) / 'processing.db'}"
+    else:
+        for sql in (f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}"):
+            subprocess.run(["psql", PG_ADMIN, "-qc", sql], check=True, capture_output=True)
+        url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{DATABASE}"
     cli = Path(sys.executable).parent / "alert-handler"
     subprocess.run([str(cli), "migrate"], check=True, capture_output=True, env={**os.environ, "DATABASE_URL": url})
     return url
